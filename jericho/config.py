@@ -1,0 +1,37 @@
+"""Configuration defaults.
+
+Precedence, lowest first: these defaults, `instance/config.py`, environment variables, and the
+`test_config` mapping given to `create_app`. Environment variables are read in the factory, never
+at import, so tests can set them per app.
+"""
+
+LOG_LEVEL = "INFO"
+
+# Without SECRET_KEY, the key that `flask jericho init` generated into this file in instance/.
+SECRET_KEY_FILE = "secret_key"
+
+# Where the server is reached from outside, e.g. "https://scim.example.com". Used for the Tenant URL
+# shown in the wizard and for meta.location. Unset: derived from each request.
+PUBLIC_URL = None
+
+# Trust X-Forwarded-Proto/Host from exactly one reverse proxy in front of the app.
+TRUST_PROXY = False
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+# Largest request body accepted anywhere (bytes); larger bodies get 413.
+MAX_CONTENT_LENGTH = 1024 * 1024
+
+# RFC 7644 §3.4.2.4 pagination: page size when the client gives no `count`, and the largest page.
+SCIM_DEFAULT_PAGE_SIZE = 100
+SCIM_MAX_PAGE_SIZE = 1000
+
+# Longest filter expression and most members in one request before answering 400 tooMany.
+SCIM_MAX_FILTER_LENGTH = 4096
+SCIM_MAX_MEMBERS_PER_REQUEST = 10000
+
+# Write a token's last-use time at most this often, so authentication is not a write per request.
+TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"

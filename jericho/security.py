@@ -1,0 +1,68 @@
+"""Secrets: SCIM bearer tokens, admin passwords, and redirect targets."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TOKEN_SCHEME = "jer"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    prefix: str  # non-secret, shown in the UI
+    secret: str  # the whole bearer token, shown once
+    secret_hash: str
+
+
+def generate_token() -> NewToken:
+    """A bearer token `jer_<prefix>_<secret>` with a 256-bit secret part."""
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    return NewToken(prefix=prefix, secret=secret, secret_hash=hash_token(secret))
+
+
+def hash_token(token: str) -> str:
+    # A token carries 256 bits of entropy, so a fast unsalted hash is enough to store it safely,
+    # and it lets the lookup be an indexed equality on the hash (no timing leak on the secret).
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_hash_matches(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+# Argon2id: memory-hard, with the library's current recommended parameters.
+_password_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Spent on unknown accounts so that a failed sign-in takes as long whether or not the email exists.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def burn_password_check(password: str) -> None:
+    verify_password(_DUMMY_HASH, password)
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """A post-login `next` may only be a path on this site (no scheme, host or `//`)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and "\\" not in target

@@ -1,0 +1,120 @@
+"""Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
+DATABASE_URL names one), its test client and CLI runner, and a SCIM client with a bearer token."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from jericho import accounts, create_app
+from jericho.extensions import db
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = DATABASE_URL.startswith("postgres")
+
+
+def make_app(instance_path, **config: Any):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "DATABASE_URL": DATABASE_URL or f"sqlite:///{instance_path / 'test.sqlite3'}",
+    }
+    settings.update(config)
+    return create_app(settings, instance_path=instance_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(tmp_path_factory):
+    """On PostgreSQL, the schema is created once; each test then empties the tables."""
+    if not ON_POSTGRES:
+        yield
+        return
+    app = make_app(tmp_path_factory.mktemp("pg"))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Override in a test module to start the app with other settings."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, postgres_schema, app_config):
+    app = make_app(tmp_path, **app_config)
+    with app.app_context():
+        if not ON_POSTGRES:
+            db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if ON_POSTGRES:
+            tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class ScimClient:
+    """The test client speaking to /scim_v2 with a bearer token, as Entra does."""
+
+    def __init__(self, client, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def request(self, method: str, path: str, *, headers: dict | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        if "json" in kwargs:
+            kwargs.setdefault("content_type", "application/scim+json; charset=utf-8")
+        return self.client.open("/scim_v2" + path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+def new_token(app, organization: str = "Contoso", label: str = "") -> str:
+    with app.app_context():
+        _, secret = accounts.token_create(organization_name=organization, label=label)
+    return secret
+
+
+@pytest.fixture
+def scim(app, client) -> ScimClient:
+    return ScimClient(client, new_token(app))
+
+
+@pytest.fixture
+def other_scim(app) -> ScimClient:
+    """A second organization's SCIM client, for tenant-isolation tests."""
+    return ScimClient(app.test_client(), new_token(app, "Fabrikam"))
