@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, database, errors
+from . import cli, database, errors, provisioning_log, scim_api
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,4 +103,5 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    pass
+    provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
+    scim_api.init_app(app)

@@ -3,7 +3,7 @@
 No response ever carries a traceback."""
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, json, render_template, request
+from flask import Flask, Response, current_app, g, json, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .scim.errors import ScimError
@@ -23,6 +23,7 @@ def is_scim_request() -> bool:
 
 
 def scim_error_response(error: ScimError) -> Response:
+    g.scim_error = error  # for the provisioning log
     response = Response(json.dumps(error.to_dict()), status=error.status, mimetype=SCIM_CONTENT_TYPE)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'

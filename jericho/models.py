@@ -122,6 +122,8 @@ class User(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
+    emails: Mapped[list[UserEmail]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
 
 class UserEmail(db.Model):
     """One row per `emails` value of a user, so `emails.value` filters run on an index."""

@@ -1,0 +1,369 @@
+"""Resource documents (RFC 7643 §2, §3): validation and normalisation of what a client sends into the
+stored document, its representation with `id` and `meta`, attribute selection (RFC 7644 §3.4.2.5,
+§3.9) and the list and search messages (RFC 7644 §3.4.2, §3.4.3).
+
+The stored document is the resource without `id`, `meta` and group `members`: core attributes at the
+top level under their canonical names, each extension's attributes in an object under its URN, and
+`schemas` listing the core URN plus the extensions present."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from . import entra
+from .errors import InvalidPath, InvalidSyntax, InvalidValue
+from .paths import AttrPath, parse_attr_path
+from .schema import (
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType, Schema,
+)
+
+MEMBERS = GROUP_SCHEMA.attribute("members")
+MANAGER = ENTERPRISE_USER_SCHEMA.attribute("manager")
+ABSENT = object()
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_datetime(value: Any) -> bool:
+    # RFC 7643 §2.3.5: xsd:dateTime. Checked here, stored as sent.
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+# RFC 7643 §2.3: the JSON shape of each simple type, and how to name it in an error.
+_TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "string": (_is_string, "a string"),
+    "reference": (_is_string, "a string (a URI)"),
+    "binary": (_is_string, "a base64 string"),
+    "integer": (_is_integer, "an integer"),
+    "decimal": (_is_number, "a number"),
+    "dateTime": (_is_datetime, "a date-time string such as \"2011-05-13T04:42:34Z\""),
+}
+
+
+def field(mapping: dict, name: str, default: Any = None) -> Any:
+    # RFC 7643 §2.1: attribute names, including those of the protocol messages, are case-insensitive.
+    if name in mapping:
+        return mapping[name]
+    folded = name.lower()
+    return next((value for key, value in mapping.items() if key.lower() == folded), default)
+
+
+def is_unassigned(value: Any) -> bool:
+    # RFC 7643 §2.5: null and an empty array are "unassigned"; like the filter's `pr` (RFC 7644
+    # §3.4.2.2), an empty string or an object without sub-attributes is too.
+    return value is None or value == "" or value == [] or value == {}
+
+
+def is_stored(attribute: Attribute) -> bool:
+    # readOnly values are the service provider's (RFC 7643 §2.2) and `schemas` is derived; the password
+    # (returned "never", RFC 7643 §4.1.1) is never stored; group members are rows, not document values.
+    return (attribute.mutability != "readOnly" and attribute.returned != "never"
+            and attribute.name != "schemas" and attribute != MEMBERS)
+
+
+def find_extension(resource_type: ResourceType, key: str) -> Schema | None:
+    # RFC 7643 §2.1: schema URNs compare case-insensitively.
+    folded = key.lower()
+    return next((extension for extension in resource_type.extensions if extension.id.lower() == folded), None)
+
+
+def attribute_path(resource_type: ResourceType, urn: str, attribute: Attribute, sub: Attribute | None = None) -> str:
+    # The attribute's name as an error message shows it: URN-qualified outside the core schema.
+    text = attribute.name if urn == resource_type.schema.id else f"{urn}:{attribute.name}"
+    return text if sub is None else f"{text}.{sub.name}"
+
+
+def coerce_value(attribute: Attribute, value: Any, *, path: str | None = None) -> Any:
+    """The value as stored: type-checked, sub-attribute names canonical, unknown and readOnly
+    sub-attributes and unassigned values dropped. Raises InvalidValue naming `path`."""
+    path = path or attribute.name
+    if not attribute.multi_valued:
+        return _coerce_single(attribute, value, path)
+    # ENTRA.md §8 #3: a single value where an array is expected is read as a one-element array.
+    items = [_coerce_single(attribute, item, path) for item in (value if isinstance(value, list) else [value])]
+    items = [item for item in items if not is_unassigned(item)]
+    if sum(1 for item in items if isinstance(item, dict) and item.get("primary") is True) > 1:
+        raise InvalidValue(f"'{path}' has more than one value with \"primary\": true (RFC 7643 §2.4)")
+    return items
+
+
+def _coerce_single(attribute: Attribute, value: Any, path: str) -> Any:
+    if is_unassigned(value):
+        return None
+    if attribute.type == "boolean":
+        boolean = entra.parse_boolean(value)
+        if boolean is None:
+            raise InvalidValue(f"'{path}' must be true or false, not {_show(value)}")
+        return boolean
+    if attribute.type == "complex":
+        return _coerce_complex(attribute, value, path)
+    is_valid, expected = _TYPE_CHECKS[attribute.type]
+    if not is_valid(value):
+        raise InvalidValue(f"'{path}' must be {expected}, not {_show(value)}")
+    return value
+
+
+def _coerce_complex(attribute: Attribute, value: Any, path: str) -> dict:
+    if attribute == MANAGER:
+        value = entra.manager_reference(value)
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{path}' must be an object, not {_show(value)}")
+    result = {}
+    for key, sub_value in value.items():
+        sub = attribute.sub(key)
+        if sub is None or sub.mutability == "readOnly":
+            continue
+        coerced = coerce_value(sub, sub_value, path=f"{path}.{sub.name}")
+        if not is_unassigned(coerced):
+            result[sub.name] = coerced
+    return result
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def missing_required(document: dict, resource_type: ResourceType) -> str | None:
+    # RFC 7643 §2.2 "required": userName (§4.1.1), a Group's displayName (§4.2).
+    return next((attribute.name for attribute in resource_type.schema.attributes
+                 if attribute.required and is_unassigned(document.get(attribute.name))), None)
+
+
+def schemas_of(document: dict, resource_type: ResourceType) -> list[str]:
+    # RFC 7643 §3: the core schema plus every extension the resource has values for.
+    return [resource_type.schema.id] + [extension.id for extension in resource_type.extensions
+                                        if extension.id in document]
+
+
+def with_schemas(document: dict, resource_type: ResourceType) -> dict:
+    return {"schemas": schemas_of(document, resource_type),
+            **{key: value for key, value in document.items() if key != "schemas"}}
+
+
+def _entries(body: dict, resource_type: ResourceType) -> Iterator[tuple[str, Attribute, Any]]:
+    # (schema URN, attribute, value) for every known attribute of a resource body (RFC 7643 §3):
+    # top-level keys name core and common attributes, an extension's attributes sit in an object
+    # under its URN. Unknown attributes and unknown schema URNs, such as the Microsoft ADSCIM URN in
+    # Entra's group create, are skipped (ENTRA.md §3.7, §11.5).
+    core = resource_type.schema.id
+    for key, value in body.items():
+        extension = find_extension(resource_type, key)
+        if extension is None:
+            try:
+                urn, attribute, _ = resource_type.resolve(AttrPath(core, key))
+            except InvalidPath:
+                continue
+            yield urn, attribute, value
+        elif isinstance(value, dict):
+            for name, sub_value in value.items():
+                attribute = extension.attribute(name)
+                if attribute is not None:
+                    yield extension.id, attribute, sub_value
+        elif value is not None:
+            raise InvalidValue(f"'{extension.id}' must be an object holding that extension's attributes")
+
+
+def normalize(body: Any, resource_type: ResourceType) -> dict:
+    """A POST/PUT body (RFC 7644 §3.3, §3.5.1) as the stored document; values are kept exactly as
+    sent apart from type coercion (ENTRA.md §1.2: no reformatting)."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax(f"the request body must be a JSON object describing a {resource_type.name}")
+    core = resource_type.schema.id
+    document: dict = {}
+    for urn, attribute, value in _entries(body, resource_type):
+        if not is_stored(attribute):
+            continue
+        coerced = coerce_value(attribute, value, path=attribute_path(resource_type, urn, attribute))
+        if is_unassigned(coerced):
+            continue
+        container = document if urn == core else document.setdefault(urn, {})
+        container[attribute.name] = coerced
+    missing = missing_required(document, resource_type)
+    if missing is not None:
+        raise InvalidValue(f"'{missing}' is required")
+    return with_schemas(document, resource_type)
+
+
+def member_ids(value: Any) -> tuple[str, ...]:
+    # RFC 7643 §4.2: members are {"value": id, "$ref", "type", "display"}; the membership rows keep
+    # only the ids. Duplicates are dropped, the order is kept.
+    if is_unassigned(value):
+        return ()
+    ids = []
+    for item in value if isinstance(value, list) else [value]:  # ENTRA.md §8 #3
+        member_id = field(item, "value") if isinstance(item, dict) else None
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidValue(f"each member must be an object whose \"value\" is the member's id, not {_show(item)}")
+        ids.append(member_id)
+    return tuple(dict.fromkeys(ids))
+
+
+def members_of(body: dict) -> list[str] | None:
+    value = field(body, "members", ABSENT)
+    return None if value is ABSENT else list(member_ids(value))
+
+
+def etag(version: int) -> str:
+    # RFC 7644 §3.14: a weak entity tag.
+    return f'W/"{version}"'
+
+
+def _timestamp(moment: datetime) -> str:
+    # RFC 7643 §2.3.5; a naive datetime (as SQLite returns it) is UTC.
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_resource(document: dict, *, id: str, resource_type: ResourceType, created: datetime,
+                last_modified: datetime, version: int, location: str) -> dict:
+    # RFC 7643 §3.1: `id` and `meta` are assigned by the service provider.
+    return {
+        "schemas": schemas_of(document, resource_type),
+        "id": id,
+        **{key: value for key, value in document.items() if key != "schemas"},
+        "meta": {
+            "resourceType": resource_type.name,
+            "created": _timestamp(created),
+            "lastModified": _timestamp(last_modified),
+            "location": location,
+            "version": etag(version),
+        },
+    }
+
+
+# (schema URN, attribute name) -> the sub-attribute names selected, or None for the whole attribute.
+_Selection = dict[tuple[str, str], set[str] | None]
+
+
+def _selection(paths: list[AttrPath], resource_type: ResourceType) -> _Selection:
+    selection: _Selection = {}
+    for path in paths:
+        try:
+            urn, attribute, sub = resource_type.resolve(path)
+        except InvalidPath:
+            continue  # RFC 7644 §3.4.2.5 defines no error for a name the server doesn't know
+        key = (urn, attribute.name)
+        if sub is None:
+            selection[key] = None
+        elif key not in selection:
+            selection[key] = {sub.name}
+        elif selection[key] is not None:
+            selection[key].add(sub.name)
+    return selection
+
+
+def _only_subs(value: Any, keep: Callable[[str], bool]) -> Any:
+    if isinstance(value, list):
+        return [kept for item in value if not is_unassigned(kept := _only_subs(item, keep))]
+    if isinstance(value, dict):
+        return {name: sub_value for name, sub_value in value.items() if keep(name)}
+    return value
+
+
+def _project(key: tuple[str, str], attribute: Attribute, value: Any, requested: _Selection | None,
+             excluded: _Selection) -> Any:
+    # RFC 7643 §7 "returned": "always" survives any selection, "never" is never returned,
+    # "request" only when asked for by `attributes`.
+    if attribute.returned == "always":
+        return value
+    if attribute.returned == "never":
+        return None
+    if requested is not None:
+        if key not in requested:
+            return None
+        wanted = requested[key]
+        if wanted is not None:
+            value = _only_subs(value, lambda name: name in wanted)
+    elif attribute.returned == "request":
+        return None
+    if key in excluded:
+        unwanted = excluded[key]
+        if unwanted is None:
+            return None
+        value = _only_subs(value, lambda name: name not in unwanted)
+    return value
+
+
+def select_attributes(resource: dict, resource_type: ResourceType, *, attributes: list[AttrPath],
+                      excluded: list[AttrPath]) -> dict:
+    # RFC 7644 §3.4.2.5, §3.9: `attributes` replaces the default set, `excludedAttributes` removes
+    # from it; either may name a sub-attribute (`name.givenName`) or a URN-qualified attribute.
+    requested = _selection(attributes, resource_type) if attributes else None
+    dropped = _selection(excluded, resource_type)
+    core = resource_type.schema.id
+    result: dict = {}
+    for urn, attribute, value in _entries(resource, resource_type):
+        projected = _project((urn, attribute.name), attribute, value, requested, dropped)
+        if not is_unassigned(projected):
+            container = result if urn == core else result.setdefault(urn, {})
+            container[attribute.name] = projected
+    return result
+
+
+def list_response(resources: list[dict], *, total: int, start_index: int) -> dict:
+    # RFC 7644 §3.4.2: totalResults counts every match; itemsPerPage the ones on this page.
+    return {"schemas": [LIST_RESPONSE_URN], "totalResults": total, "Resources": resources,
+            "startIndex": start_index, "itemsPerPage": len(resources)}
+
+
+def check_message_schemas(body: dict, urn: str) -> None:
+    # RFC 7644 §3.4.3, §3.5.2: a protocol message names its schema. A body without "schemas" is
+    # accepted (nothing else could be meant); one naming other schemas only is not.
+    schemas = field(body, "schemas", ABSENT)
+    if schemas is ABSENT:
+        return
+    if not isinstance(schemas, list) or urn.lower() not in {s.lower() for s in schemas if isinstance(s, str)}:
+        raise InvalidSyntax(f"\"schemas\" must be [\"{urn}\"], not {_show(schemas)}")
+
+
+def _search_field(body: dict, name: str, is_valid: Callable[[Any], bool], expected: str) -> Any:
+    value = field(body, name)
+    if value is not None and not is_valid(value):
+        raise InvalidValue(f"\"{name}\" must be {expected}, not {_show(value)}")
+    return value
+
+
+def parse_search_request(body: Any) -> dict:
+    """POST /.search (RFC 7644 §3.4.3): the §3.4.2 query parameters as JSON. Returns filter (text),
+    attributes / excludedAttributes (attribute paths), sortBy (attribute path or None), sortOrder,
+    startIndex and count (None when absent)."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("a SearchRequest must be a JSON object")
+    check_message_schemas(body, SEARCH_REQUEST_URN)
+    sort_by = _search_field(body, "sortBy", _is_string, "an attribute name")
+    sort_order = _search_field(body, "sortOrder", lambda value: value in ("ascending", "descending"),
+                               "\"ascending\" or \"descending\"")
+    return {
+        "filter": _search_field(body, "filter", _is_string, "a string"),
+        "attributes": [parse_attr_path(text) for text in
+                       _search_field(body, "attributes", _is_string_list, "an array of attribute names") or []],
+        "excludedAttributes": [parse_attr_path(text) for text in
+                               _search_field(body, "excludedAttributes", _is_string_list,
+                                             "an array of attribute names") or []],
+        "sortBy": parse_attr_path(sort_by) if sort_by is not None else None,
+        "sortOrder": sort_order,
+        "startIndex": _search_field(body, "startIndex", _is_integer, "an integer"),
+        "count": _search_field(body, "count", _is_integer, "an integer"),
+    }
