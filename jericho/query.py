@@ -98,6 +98,7 @@ class _Json:
 
     def text(self, document, keys: list) -> ColumnElement: ...
     def typed(self, document, keys: list, attribute: Attribute) -> ColumnElement: ...
+    def boolean(self, value: bool) -> Any: ...
     def elements(self, document, keys: list): ...
     def element_value(self, element, key: str | None, attribute: Attribute) -> ColumnElement: ...
 
@@ -114,6 +115,9 @@ class _SqliteJson(_Json):
         # json_extract returns SQL values: text, numbers, and 1/0 for true/false.
         return func.json_extract(document, self._path(keys))
 
+    def boolean(self, value):
+        return 1 if value else 0
+
     def elements(self, document, keys):
         table = func.json_each(document, self._path(keys)).table_valued("value", "type")
         return table, table.c.value
@@ -128,6 +132,9 @@ class _PostgresJson(_Json):
 
     def typed(self, document, keys, attribute):
         return _postgres_typed(self.text(document, keys), attribute)
+
+    def boolean(self, value):
+        return "true" if value else "false"  # compared with the value as text
 
     def elements(self, document, keys):
         table = func.jsonb_array_elements(
@@ -144,7 +151,7 @@ class _PostgresJson(_Json):
 def _postgres_typed(text_value, attribute: Attribute) -> ColumnElement:
     if attribute.type in ("integer", "decimal"):
         return cast(text_value, Numeric)
-    return text_value  # booleans compare as 'true' / 'false' text, see _literal
+    return text_value
 
 
 class _Translator:
@@ -152,7 +159,6 @@ class _Translator:
         self.resource_type = resource_type
         self.model = MODELS[resource_type.name]
         self.columns = COLUMNS[resource_type.name]
-        self.dialect = dialect
         self.json = _Json.for_dialect(dialect)
 
     def translate(self, expr: Expr) -> ColumnElement:
@@ -248,7 +254,7 @@ class _Translator:
         if isinstance(expr, Present):
             return _present(self.json.text(self.model.document, keys))
         value = self.json.typed(self.model.document, keys, target)
-        condition = _compare(value, expr.op, _literal(expr.value, target, False, self.dialect), target)
+        condition = _compare(value, expr.op, _literal(expr.value, target, False, self.json), target)
         return and_(value.isnot(None), condition)
 
     def _value_filter(self, expr: ValueFilter) -> ColumnElement:
@@ -262,7 +268,7 @@ class _Translator:
 
     def _any_element(self, keys: list, attribute: Attribute, inner: Expr) -> ColumnElement:
         table, element = self.json.elements(self.model.document, keys)
-        condition = _ElementTranslator(attribute, element, self.json, self.dialect).translate(inner)
+        condition = _ElementTranslator(attribute, element, self.json).translate(inner)
         return exists(select(literal(1)).select_from(table).where(condition))
 
 
@@ -270,8 +276,8 @@ class _ElementTranslator:
     """A filter on the elements of one multi-valued attribute (paths are sub-attribute names; a
     path without one means a multi-valued simple attribute's own value)."""
 
-    def __init__(self, attribute: Attribute, element, json: _Json, dialect: str) -> None:
-        self.attribute, self.element, self.json, self.dialect = attribute, element, json, dialect
+    def __init__(self, attribute: Attribute, element, json: _Json) -> None:
+        self.attribute, self.element, self.json = attribute, element, json
 
     def translate(self, expr: Expr) -> ColumnElement:
         if isinstance(expr, And):
@@ -287,7 +293,7 @@ class _ElementTranslator:
         value = self.json.element_value(self.element, name if name else None, target)
         if isinstance(expr, Present):
             return _present(value)
-        literal_value = _literal(expr.value, target, False, self.dialect)
+        literal_value = _literal(expr.value, target, False, self.json)
         return and_(value.isnot(None), _compare(value, expr.op, literal_value, target))
 
 
@@ -327,11 +333,10 @@ def _only_subs(expr: Expr, names: set[str]) -> bool:
     return isinstance(expr, (Comparison, Present)) and expr.path.name in names
 
 
-def _literal(value: Any, attribute: Attribute, folded: bool, dialect: str = "") -> Any:
-    if attribute.type == "boolean" and dialect == "postgresql":
-        return "true" if value else "false"
-    if attribute.type == "boolean" and dialect == "sqlite":
-        return 1 if value else 0
+def _literal(value: Any, attribute: Attribute, folded: bool, json: _Json | None = None) -> Any:
+    """The comparison value as the database sees it (`json`: compared with a JSON value)."""
+    if attribute.type == "boolean" and json is not None:
+        return json.boolean(value)
     if isinstance(value, str) and (folded or not attribute.case_exact):
         return value.lower()
     return value

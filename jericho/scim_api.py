@@ -118,9 +118,12 @@ def search_post(collection: str | None = None):
 @bp.post(f"/{COLLECTION}")
 def create(collection: str):
     resource_type = COLLECTIONS[collection]
-    note("create", f"create {resource_type.name.lower()}", resource_type=resource_type.name)
+    body = _json_body()
+    # Named in the log even when the create is refused (a 409 names the duplicate).
+    label = body.get("userName") or body.get("displayName") if isinstance(body, dict) else None
+    note("create", f"create {resource_type.name.lower()} {label or ''}".strip(), resource_type=resource_type.name)
     written = storage.resource_create(
-        g.organization_id, resource_type, _json_body(), base_url=tenant_url(), max_members=_max_members()
+        g.organization_id, resource_type, body, base_url=tenant_url(), max_members=_max_members()
     )
     note_change(written.change)
     response = _resource_response(written.resource, written.resource, status=201)
@@ -137,7 +140,7 @@ def read(collection: str, scim_id: str):
         g.organization_id, resource_type, scim_id, base_url=tenant_url(), expand=_expand(attributes, excluded)
     )
     if storage.version_matches(_version(resource), request.headers.get("If-None-Match")):
-        return Response(status=304, headers={"ETag": resource["meta"]["version"]})
+        return _no_content(304, ETag=resource["meta"]["version"])
     selected = select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, resource)
 
@@ -172,7 +175,7 @@ def patch(collection: str, scim_id: str):
     )
     note_change(written.change)
     if written.resource is None:
-        return Response(status=204)
+        return _no_content()
     selected = select_attributes(written.resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, written.resource)
 
@@ -186,7 +189,7 @@ def delete(collection: str, scim_id: str):
         g.organization_id, resource_type, scim_id, if_match=request.headers.get("If-Match")
     )
     note_change(change)
-    return Response(status=204)
+    return _no_content()
 
 
 # -- discovery (RFC 7644 §4) -----------------------------------------------------------------
@@ -383,6 +386,13 @@ def _resource_response(payload: dict, resource: dict, *, status: int = 200) -> R
     """One resource (`payload`, perhaps a selection of `resource`) with its ETag (RFC 7644 §3.14)."""
     response = _scim_response(payload, status=status)
     response.headers["ETag"] = resource["meta"]["version"]
+    return response
+
+
+def _no_content(status: int = 204, **headers: str) -> Response:
+    # 204 and 304 have no content (RFC 9110 §15.3.5, §15.4.5), so no Content-Type: never text/html.
+    response = Response(status=status, headers=headers)
+    del response.headers["Content-Type"]
     return response
 
 
