@@ -2,6 +2,9 @@
 import multiprocessing
 import os
 
+from jericho import create_app
+from jericho.signin import log_setup_code
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
 # Requests are short and mostly wait on the database: two workers per core, at least two.
@@ -10,10 +13,20 @@ timeout = 60
 graceful_timeout = 30
 max_requests = 10000
 max_requests_jitter = 1000
+# The longest request line gunicorn allows (default 4094), so that a SCIM filter up to
+# SCIM_MAX_FILTER_LENGTH, percent-encoded, reaches the app and gets a SCIM answer.
+limit_request_line = 8190
 
 accesslog = "-"
-# Remote address, time, request line, status, size, duration — never a header such as
-# Authorization, and never the Basic-auth user (%(u)s).
-access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+# Remote address, time, method and path, status, size, duration. Never a header such as
+# Authorization, the Basic-auth user (%(u)s), or the query string (%(r)s, %(q)s): SCIM filters
+# carry people's email addresses, and a misconfigured client may put its token there. The
+# provisioning log keeps the full request, token-redacted, for the organization's admins.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def when_ready(server):
+    # Until the first admin exists, the log shows the code that the first-run page asks for.
+    log_setup_code(create_app(), server.log)

@@ -9,14 +9,16 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, database, errors, provisioning_log, scim_api
+from . import auth, cli, database, errors, provisioning_log, scim_api, status, tokens, web, wizard
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_FILE = "jericho.sqlite3"
 
 # Settings that may come from the environment (and, under the same names, instance/config.py).
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "TRUST_PROXY", "LOG_LEVEL")
+ENVIRONMENT_KEYS = (
+    "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "TRUST_PROXY", "LOG_LEVEL", "PROVISIONING_LOG_RETENTION_DAYS",
+)
 
 
 def create_app(
@@ -105,3 +107,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
     scim_api.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
+    app.register_blueprint(wizard.bp)
+    app.register_blueprint(tokens.bp)
+    status.init_app(app)

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from . import accounts
+from . import accounts, signin
 
 jericho_cli = AppGroup("jericho", help="Jericho SCIM administration.")
 token_cli = AppGroup("token", help="SCIM bearer tokens.")
@@ -50,7 +50,8 @@ def user_errors(command):
 def init_command() -> None:
     """Create instance/, its secret key, and the database schema (or upgrade it)."""
     instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    # The secret key and the SQLite database (the directory, token hashes): the owner's only.
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance / current_app.config["SECRET_KEY_FILE"]
     if not current_app.config.get("SECRET_KEY") and not key_file.exists():
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -59,6 +60,20 @@ def init_command() -> None:
         click.echo(f"Generated a secret key in {key_file}", err=True)
     upgrade()
     click.echo("Database schema is up to date.", err=True)
+
+
+@jericho_cli.command("setup-code")
+@user_errors
+def setup_code_command() -> None:
+    """Print the code that the first-run page asks for, while no admin exists."""
+    secret_key = current_app.config.get("SECRET_KEY")
+    if not secret_key:
+        raise accounts.AccountError("there is no secret key yet: run `flask --app app jericho init`")
+    if not signin.setup_needed():
+        raise accounts.AccountError(
+            "setup is complete: an admin exists (add another with `jericho admin create`)"
+        )
+    click.echo(signin.setup_code(secret_key))
 
 
 @token_cli.command("create")

@@ -30,8 +30,22 @@ SCIM_MAX_PAGE_SIZE = 1000
 SCIM_MAX_FILTER_LENGTH = 4096
 SCIM_MAX_MEMBERS_PER_REQUEST = 10000
 
+# Rate limits under /scim_v2, shared by every server process (jericho/rate_limits.py): a sustained
+# rate in requests per second, plus a burst that may come at once. Beyond: 429 with Retry-After.
+# A rate of 0 turns a limit off. Per SCIM token: Entra needs at least 25 requests per second
+# (ENTRA.md §1.4) and answers 429 by retrying later, so this only stops a runaway client.
+RATE_LIMIT_TOKEN_PER_SECOND = 50
+RATE_LIMIT_TOKEN_BURST = 500
+# Per client address, counting only requests whose token is missing, unknown or revoked: 20 at
+# once, then one every 5 seconds.
+RATE_LIMIT_FAILED_AUTH_PER_SECOND = 0.2
+RATE_LIMIT_FAILED_AUTH_BURST = 20
+
 # Write a token's last-use time at most this often, so authentication is not a write per request.
 TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Days of provisioning log kept (0 keeps everything); older requests are pruned in the background.
+PROVISIONING_LOG_RETENTION_DAYS = 30

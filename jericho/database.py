@@ -35,11 +35,12 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "connect", configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
 
 
-def _configure_sqlite_connection(dbapi_connection, connection_record) -> None:
+def configure_sqlite_connection(dbapi_connection, connection_record=None) -> None:
+    """The pragmas every SQLite connection gets (the benchmark's floor uses them too)."""
     # Let SQLAlchemy's "begin" event issue BEGIN, instead of the sqlite3 module's implicit one.
     dbapi_connection.isolation_level = None
     # Unicode-aware lower(), so case-insensitive SQL comparisons agree with Python's str.lower

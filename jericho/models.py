@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -103,6 +103,9 @@ class User(db.Model):
         Index("ix_users_org_display_name_key", "organization_id", "display_name_key"),
         Index("ix_users_org_manager_id", "organization_id", "manager_id"),
         Index("ix_users_org_created_at", "organization_id", "created_at"),
+        Index("ix_users_org_updated_at", "organization_id", "updated_at"),  # "recently changed"
+        # Counting users by state reads only this index, not a row per user.
+        Index("ix_users_org_active", "organization_id", "active"),
     )
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -202,6 +205,16 @@ class ProvisioningEvent(db.Model):
         Index(
             "ix_provisioning_events_org_resource", "organization_id", "resource_type", "resource_id"
         ),
+        # The status pages: one kind of request over time (deletions, changes, the log's filter)
+        # and failures only (error groups, the health banner), without walking every request.
+        Index("ix_provisioning_events_org_operation_time", "organization_id", "operation", "occurred_at"),
+        Index(
+            "ix_provisioning_events_org_failed_time",
+            "organization_id",
+            "occurred_at",
+            postgresql_where=text("status >= 400"),
+            sqlite_where=text("status >= 400"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -244,3 +257,27 @@ class AdminAuditEvent(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInAttempt(db.Model):
+    """A sign-in or setup attempt that has not succeeded. It is written before the password or
+    code is checked and deleted when the check passes, so parallel guesses are counted too.
+    `key` is a hash of "account:<email>" or "address:<ip>": no text a visitor typed is kept."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_key_time", "key", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RateLimit(db.Model):
+    """One rate-limit key's state (see rate_limits.py)."""
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_tat", "tat"),)
+
+    # SHA-256 of "token:<id>" or "address:<ip>": no client address is kept in the clear.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Seconds since the epoch; the key is idle once this has passed.
+    tat: Mapped[float] = mapped_column(Float)

@@ -15,6 +15,7 @@ from .database import writes
 from .errors import is_scim_request
 from .extensions import db
 from .models import ProvisioningEvent
+from .security import redact_tokens
 from .storage import Change
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,18 @@ def _record(response: Response) -> Response:
         return response
     operation, action, resource_type, resource_id = g.get("provisioning_note") or _rejected(response)
     error = g.get("scim_error")
-    path = request.full_path.rstrip("?")[:MAX_PATH_LENGTH]
     event = ProvisioningEvent(
         organization_id=g.get("organization_id"),
         token_id=g.get("token_id"),
-        method=request.method,
-        path=path,
+        method=_clean(request.method, 10),
+        path=_clean(request.full_path.rstrip("?"), MAX_PATH_LENGTH),
         status=response.status_code,
         operation=operation,
-        action=action,
+        action=_clean(action, MAX_PATH_LENGTH),
         resource_type=resource_type,
-        resource_id=resource_id,
+        resource_id=_clean(resource_id, 64),
         scim_type=error.scim_type if error is not None else None,
-        error_detail=(error.detail[:MAX_DETAIL_LENGTH] if error is not None else None),
+        error_detail=_clean(error.detail, MAX_DETAIL_LENGTH) if error is not None else None,
         duration_ms=round((time.perf_counter() - g.provisioning_started) * 1000, 2),
     )
     try:
@@ -98,6 +98,12 @@ def _record(response: Response) -> Response:
     except Exception:  # the log must never cost Entra its answer
         log.exception("could not record a provisioning event")
     return response
+
+
+def _clean(text: str | None, length: int) -> str | None:
+    # Parts of the request, so any text: a client may have put its token anywhere in it,
+    # PostgreSQL refuses NUL, and columns have a length.
+    return None if text is None else redact_tokens(text.replace("\x00", "\ufffd"))[:length]
 
 
 def _rejected(response: Response) -> tuple[str, str, None, None]:

@@ -154,12 +154,8 @@ def _postgres_typed(text_value, attribute: Attribute) -> ColumnElement:
     return text_value
 
 
-class _Translator:
-    def __init__(self, resource_type: ResourceType, dialect: str) -> None:
-        self.resource_type = resource_type
-        self.model = MODELS[resource_type.name]
-        self.columns = COLUMNS[resource_type.name]
-        self.json = _Json.for_dialect(dialect)
+class _Logic:
+    """The boolean structure of a filter; subclasses translate its leaves."""
 
     def translate(self, expr: Expr) -> ColumnElement:
         if isinstance(expr, And):
@@ -171,6 +167,20 @@ class _Translator:
         if isinstance(expr, ValueFilter):
             return self._value_filter(expr)
         return self._leaf(expr)
+
+    def _value_filter(self, expr: ValueFilter) -> ColumnElement:
+        raise InvalidFilter("value filters cannot be nested")
+
+    def _leaf(self, expr: Comparison | Present) -> ColumnElement:
+        raise NotImplementedError
+
+
+class _Translator(_Logic):
+    def __init__(self, resource_type: ResourceType, dialect: str) -> None:
+        self.resource_type = resource_type
+        self.model = MODELS[resource_type.name]
+        self.columns = COLUMNS[resource_type.name]
+        self.json = _Json.for_dialect(dialect)
 
     # -- leaves: a comparison or `pr` on one attribute path --------------------------------------
 
@@ -272,22 +282,14 @@ class _Translator:
         return exists(select(literal(1)).select_from(table).where(condition))
 
 
-class _ElementTranslator:
-    """A filter on the elements of one multi-valued attribute (paths are sub-attribute names; a
-    path without one means a multi-valued simple attribute's own value)."""
+class _ElementTranslator(_Logic):
+    """A filter on the elements of one multi-valued attribute (paths are sub-attribute names; an
+    empty name means the element itself)."""
 
     def __init__(self, attribute: Attribute, element, json: _Json) -> None:
         self.attribute, self.element, self.json = attribute, element, json
 
-    def translate(self, expr: Expr) -> ColumnElement:
-        if isinstance(expr, And):
-            return and_(self.translate(expr.left), self.translate(expr.right))
-        if isinstance(expr, Or):
-            return or_(self.translate(expr.left), self.translate(expr.right))
-        if isinstance(expr, Not):
-            return not_(self.translate(expr.expr))
-        if isinstance(expr, ValueFilter):
-            raise InvalidFilter("value filters cannot be nested")
+    def _leaf(self, expr: Comparison | Present) -> ColumnElement:
         name = expr.path.name if expr.path.name != "" else None
         target = (self.attribute.sub(name) if name else None) or self.attribute
         value = self.json.element_value(self.element, name if name else None, target)
@@ -297,18 +299,12 @@ class _ElementTranslator:
         return and_(value.isnot(None), _compare(value, expr.op, literal_value, target))
 
 
-class _EmailTranslator:
+class _EmailTranslator(_Logic):
     """A filter on `emails` value/type, answered from the indexed user_emails table."""
 
     COLUMNS = {"value": UserEmail.value_key, "type": UserEmail.type_key}
 
-    def translate(self, expr: Expr) -> ColumnElement:
-        if isinstance(expr, And):
-            return and_(self.translate(expr.left), self.translate(expr.right))
-        if isinstance(expr, Or):
-            return or_(self.translate(expr.left), self.translate(expr.right))
-        if isinstance(expr, Not):
-            return not_(self.translate(expr.expr))
+    def _leaf(self, expr: Comparison | Present) -> ColumnElement:
         column = self.COLUMNS[expr.path.name]
         if isinstance(expr, Present):
             return column.isnot(None)

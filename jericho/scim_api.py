@@ -6,13 +6,14 @@ token decides the organization; every storage call is scoped to it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import select
 
-from . import accounts, storage
+from . import accounts, rate_limits, storage
 from .errors import SCIM_CONTENT_TYPE, SCIM_PREFIX, is_scim_request
 from .extensions import csrf, db
 from .models import ScimToken, utcnow
@@ -24,6 +25,7 @@ from .scim.errors import (
     InvalidValue,
     NotFound,
     NotSupported,
+    PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -39,6 +41,7 @@ bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
 COLLECTIONS = {"Users": USER, "Groups": GROUP}
 COLLECTION = "<any(Users, Groups):collection>"
 JSON_TYPES = ("application/scim+json", "application/json")
+MAX_START_INDEX = 2**31
 
 
 def init_app(app: Flask) -> None:
@@ -63,19 +66,27 @@ def authenticate() -> None:
         return
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("missing bearer token: send Authorization: Bearer <token>")
+        _refuse("missing bearer token")  # the log's wording (app contract)
     token = db.session.execute(
         select(ScimToken).where(ScimToken.secret_hash == hash_token(secret.strip()))
     ).scalar_one_or_none()
     if token is None:
-        raise Unauthorized("unknown token")
+        _refuse("unknown token")
     g.organization_id, g.token_id = token.organization_id, token.id
     if not token.is_active:
-        raise Unauthorized("revoked token")
-    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
+        _refuse("revoked token")
     now = utcnow()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= resolution:
+    last_used_at = token.last_used_at  # read before the limiter's commit expires `token`: no reload
+    rate_limits.limit_token(token.id, now=now)
+    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
+    if last_used_at is None or (now - last_used_at).total_seconds() >= resolution:
         accounts.token_touch(token_id=token.id, now=now, resolution_seconds=resolution)
+
+
+def _refuse(detail: str) -> NoReturn:
+    """401, or 429 once this client address has failed too often (rate_limits)."""
+    rate_limits.limit_failed_authentication(request.remote_addr, now=utcnow())
+    raise Unauthorized(detail)
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -208,8 +219,7 @@ def service_provider_config():
 @bp.get("/Schemas")
 def schemas():
     note("discovery", "read Schemas")
-    found = discovery.schemas(tenant_url())
-    return _scim_response(list_response(found, total=len(found), start_index=1))
+    return _listing(discovery.schemas(tenant_url()))
 
 
 @bp.get("/Schemas/<path:urn>")
@@ -221,8 +231,7 @@ def schema(urn: str):
 @bp.get("/ResourceTypes")
 def resource_types():
     note("discovery", "read ResourceTypes")
-    found = discovery.resource_types(tenant_url())
-    return _scim_response(list_response(found, total=len(found), start_index=1))
+    return _listing(discovery.resource_types(tenant_url()))
 
 
 @bp.get("/ResourceTypes/<name>")
@@ -255,10 +264,11 @@ def _search(
     if sort_order is not None and sort_order.lower() not in ("ascending", "descending"):
         raise InvalidValue('sortOrder must be "ascending" or "descending"')
     # RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; the server caps count.
+    # A startIndex past any number of rows finds an empty page: capped, it fits SQL's OFFSET.
     search = storage.Search(
         sort_by=sort_by,
         descending=(sort_order or "").lower() == "descending",
-        start_index=max(start_index or 1, 1),
+        start_index=min(max(start_index or 1, 1), MAX_START_INDEX),
         count=min(max(config["SCIM_DEFAULT_PAGE_SIZE"] if count is None else count, 0), config["SCIM_MAX_PAGE_SIZE"]),
     )
     expr = _parse_filter(filter_text) if filter_text is not None else None
@@ -280,8 +290,6 @@ def _search(
 
 
 def _parse_filter(text: str) -> Expr:
-    if "\x00" in text:
-        raise InvalidFilter("the filter contains a NUL character")
     return parse_filter(text, max_length=current_app.config["SCIM_MAX_FILTER_LENGTH"])
 
 
@@ -349,27 +357,41 @@ def _json_body() -> Any:
     application/json and a missing Content-Type are accepted too."""
     if request.mimetype and request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"send application/scim+json, not {request.mimetype}")
+    data = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A body without Content-Length (chunked) is cut off at the limit by Werkzeug, silently.
+        raise PayloadTooLarge(f"the request body must be smaller than {limit} bytes")
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = json.loads(data)
     except (ValueError, RecursionError):
         raise InvalidSyntax("the request body is not valid JSON") from None
-    _reject_nul_characters(body)
+    _reject_unstorable_characters(body)
     return body
 
 
-def _reject_nul_characters(body: Any) -> None:
-    # No database stores U+0000 in text reliably (PostgreSQL refuses it); walked without
-    # recursion, so a deeply nested body cannot exhaust the stack.
+# U+0000, and the lone surrogates that JSON's \uD800-style escapes can produce: no database
+# stores them in text reliably (PostgreSQL refuses NUL, and a surrogate is not valid UTF-8, so it
+# would fail the write or, stored inside the JSON document, every later response listing it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _reject_unstorable_characters(body: Any) -> None:
+    # Walked without recursion, so a deeply nested body cannot exhaust the stack.
     pending = [body]
     while pending:
         value = pending.pop()
-        if isinstance(value, str) and "\x00" in value:
-            raise InvalidValue("values must not contain NUL characters")
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise InvalidValue("values must not contain NUL characters or unpaired surrogates")
         if isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
+
+
+def _listing(documents: list[dict]) -> Response:
+    return _scim_response(list_response(documents, total=len(documents), start_index=1))
 
 
 def _found(document: dict | None, what: str) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +26,16 @@ def generate_token() -> NewToken:
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     return NewToken(prefix=prefix, secret=secret, secret_hash=hash_token(secret))
+
+
+# A token anywhere in a text: a client that puts it in a URL must not get it into a log.
+_TOKEN_IN_TEXT = re.compile(rf"({TOKEN_SCHEME}_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
+
+
+def redact_tokens(text: str) -> str:
+    """`text` with the secret part of every bearer token replaced; the prefix stays, to tell
+    which token it was."""
+    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
 
 
 def hash_token(token: str) -> str:

@@ -30,6 +30,10 @@ Row = User | Group
 # Ids are looked up in chunks, well below every database's bound-parameter limit.
 CHUNK = 500
 
+# Far above Entra's own limits (a userPrincipalName has at most 113 characters, a displayName 256).
+MAX_INDEXED_LENGTH = 512
+ID_LENGTH = 36  # a UUID, as models.new_scim_id makes them
+
 
 @dataclass(frozen=True)
 class Search:
@@ -87,18 +91,20 @@ def resource_search(
     condition = (model.organization_id == organization_id) & query.where_clause(
         search.filter, resource_type, dialect
     )
-    # RFC 7644 §3.4.2.4: totalResults counts every match, not just this page.
-    total = db.session.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
-    if search.count == 0 or search.start_index > total:
-        return Page([], total)
-    rows = db.session.execute(
+    rows = list(db.session.execute(
         select(model)
         .where(condition)
         .order_by(*query.order_by(search.sort_by, search.descending, resource_type, dialect))
         .offset(search.start_index - 1)
         .limit(search.count)
-    ).scalars().all()
-    return Page(_serialize(list(rows), resource_type, base_url, expand), total)
+    ).scalars()) if search.count > 0 else []
+    # RFC 7644 §3.4.2.4: totalResults counts every match, not just this page. A page that is not
+    # full and does not start past the end already tells it, so Entra's lookups cost one query.
+    if len(rows) < search.count and (rows or search.start_index == 1):
+        total = search.start_index - 1 + len(rows)
+    else:
+        total = db.session.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
+    return Page(_serialize(rows, resource_type, base_url, expand), total)
 
 
 def resource_read(
@@ -110,6 +116,8 @@ def resource_read(
 
 def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, lock: bool = False) -> Row:
     model = query.MODELS[resource_type.name]
+    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
+        raise NotFound(f"{resource_type.name} {scim_id!r} not found")
     statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
         statement = statement.with_for_update()
@@ -138,7 +146,8 @@ def resource_create(
     change = Change("create", resource_type.name, row.id, _label(row))
     if members:
         _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members)
-    return Written(_serialize([row], resource_type, base_url, Expand())[0], change)
+    # A new user is in no group yet: no query for its groups.
+    return Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
 
 
 @writes
@@ -224,7 +233,8 @@ def _versions(header: str) -> set[int]:
     versions = set()
     for tag in header.split(","):
         tag = tag.strip().removeprefix("W/").strip('"')
-        if tag.isdigit():
+        # ASCII digits only, and few enough for int(): headers are client input.
+        if tag.isascii() and tag.isdigit() and len(tag) <= 18:
             versions.add(int(tag))
     return versions
 
@@ -256,6 +266,21 @@ def _store_document(row: Row, document: dict) -> None:
         row.display_name = document["displayName"]
         row.display_name_key = row.display_name.lower()
     row.external_id = document.get("externalId")
+    _check_lengths(row)
+
+
+def _check_lengths(row: Row) -> None:
+    """Indexed values must fit a PostgreSQL btree entry (at most 2704 bytes): MAX_INDEXED_LENGTH
+    characters of at most 4 UTF-8 bytes do, on every database alike."""
+    indexed = {"externalId": row.external_id, "displayName": row.display_name_key}
+    if isinstance(row, User):
+        indexed["userName"] = row.user_name_key
+        indexed["emails.value"] = max((email.value_key for email in row.emails), key=len, default=None)
+        if row.manager_id is not None and len(row.manager_id) > ID_LENGTH:
+            raise InvalidValue("manager.value must be the id of a user")
+    for name, value in indexed.items():
+        if value is not None and len(value) > MAX_INDEXED_LENGTH:
+            raise InvalidValue(f"{name} must not be longer than {MAX_INDEXED_LENGTH} characters")
 
 
 def _update_document(row: Row, document: dict) -> Change:
@@ -363,16 +388,26 @@ def _user_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> li
     wanted = list(dict.fromkeys(ids))
     found: dict[str, int] = {}
     for chunk in _chunks(wanted):
-        found.update(
-            db.session.execute(
-                select(User.id, User.pk).where(User.organization_id == organization_id, User.id.in_(chunk))
-            ).all()
-        )
+        statement = select(User.id, User.pk).where(_same_organization(User, organization_id), User.id.in_(chunk))
+        if required:
+            # Users about to become members are locked against deletion until this write
+            # commits, so a concurrent DELETE either commits first (and the id is missing here)
+            # or waits; without it, the membership insert would fail its foreign key
+            # (PostgreSQL; SQLite has one writer).
+            statement = statement.with_for_update(read=True, key_share=True)
+        found.update(db.session.execute(statement).all())
     missing = [member_id for member_id in wanted if member_id not in found]
     if required and missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise InvalidValue(f"no user with id {shown} in this organization; members must be existing users")
     return [found[member_id] for member_id in wanted if member_id in found]
+
+
+def _same_organization(model, organization_id: int):
+    """The tenant condition beside a list of ids, written so that no index serves it: otherwise
+    SQLite (which has no statistics until ANALYZE) walks an (organization_id, ...) index through
+    every row of the organization instead of looking each id up in its unique index."""
+    return model.organization_id + 0 == organization_id
 
 
 def _insert_ignoring_duplicates(model):
@@ -424,7 +459,7 @@ def _managers(rows: list[User]) -> dict[str, User]:
         return {}
     organization_id = rows[0].organization_id
     found = db.session.execute(
-        select(User).where(User.organization_id == organization_id, User.id.in_(ids))
+        select(User).where(_same_organization(User, organization_id), User.id.in_(ids))
     ).scalars()
     return {user.id: user for user in found}
 

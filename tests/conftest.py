@@ -1,15 +1,20 @@
 """Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
-DATABASE_URL names one), its test client and CLI runner, and a SCIM client with a bearer token."""
+DATABASE_URL names one), its test client and CLI runner, a SCIM client with a bearer token, and
+an admin login helper."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import pytest
+from argon2 import PasswordHasher
+from flask import Flask
 from sqlalchemy import text
 
 from jericho import accounts, create_app
 from jericho.extensions import db
+from jericho.models import AdminUser, Organization
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgres")
@@ -48,9 +53,11 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def app(tmp_path, postgres_schema, app_config):
-    app = make_app(tmp_path, **app_config)
+@contextmanager
+def fresh_app(instance_path, **config: Any) -> Iterator[Flask]:
+    """An app on an empty database: a new SQLite file, or PostgreSQL (its schema made by
+    `postgres_schema`) emptied again afterwards."""
+    app = make_app(instance_path, **config)
     with app.app_context():
         if not ON_POSTGRES:
             db.create_all()
@@ -62,6 +69,12 @@ def app(tmp_path, postgres_schema, app_config):
             with db.engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, postgres_schema, app_config):
+    with fresh_app(tmp_path, **app_config) as app:
+        yield app
 
 
 @pytest.fixture
@@ -118,3 +131,38 @@ def scim(app, client) -> ScimClient:
 def other_scim(app) -> ScimClient:
     """A second organization's SCIM client, for tenant-isolation tests."""
     return ScimClient(app.test_client(), new_token(app, "Fabrikam"))
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # Once per run, and with Argon2's cheapest parameters: a check costs what its hash says.
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+
+
+class AuthActions:
+    """Admin accounts and signing in through the real form (flaskr's AuthActions)."""
+
+    def __init__(self, app, client, password_hash: str) -> None:
+        self.app = app
+        self.client = client
+        self.password_hash = password_hash
+
+    def create(self, email: str = "it@contoso.com", organization: str = "Contoso") -> None:
+        with self.app.app_context():
+            found = accounts.organization_by_name(organization) or Organization(name=organization)
+            db.session.add(AdminUser(organization=found, email=email, password_hash=self.password_hash))
+            db.session.commit()
+
+    def sign_in(self, email: str = "it@contoso.com", password: str = PASSWORD, *, client=None):
+        return (client or self.client).post("/sign-in", data={"email": email, "password": password})
+
+    def sign_out(self, *, client=None):
+        return (client or self.client).post("/sign-out")
+
+
+@pytest.fixture
+def auth(app, client, password_hash) -> AuthActions:
+    return AuthActions(app, client, password_hash)

@@ -101,6 +101,10 @@ class UnsupportedMediaType(ScimError):
 class TooManyRequests(ScimError):
     status = 429
 
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after  # seconds, sent as Retry-After (RFC 6585 §4)
+
 
 class InternalError(ScimError):
     status = 500

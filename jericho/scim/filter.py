@@ -126,6 +126,8 @@ def _string(text: str, position: int) -> _Token:
     except UnicodeEncodeError:
         raise InvalidFilter(
             f"invalid JSON string at position {position}: unpaired surrogate escape") from None
+    if "\x00" in value:  # "\u0000": no stored value holds it, and PostgreSQL refuses it in a query
+        raise InvalidFilter(f"invalid JSON string at position {position}: NUL character")
     return _Token("string", text[position:end], position, value)
 
 

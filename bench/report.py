@@ -1,0 +1,123 @@
+"""bench/RESULTS.md: the figures of a run, the machine they were measured on, and the targets
+of the benchmark issue with whether this run met them."""
+from __future__ import annotations
+
+import operator
+import os
+import platform
+import sqlite3
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+from .scenario import Report
+
+# Ratios are measured within one run, so the machine's speed cancels out.
+TARGETS = {
+    "create_ratio_to_floor": (">=", 0.5),
+    "filter_p95_ratio_to_floor": ("<=", 2),
+    "patch_add_flatness": ("<=", 1.5),
+    "remove_one_member_flatness": ("<=", 1.5),
+    "group_get_no_members_flatness": ("<=", 2),
+    "users_page_ratio_to_trivial": ("<=", 3),
+    "dashboard_ratio_to_trivial": ("<=", 3),
+    "rss_growth_mb": ("<=", 50),
+}
+_COMPARE = {">=": operator.ge, "<=": operator.le}
+
+MEANING = {
+    "create_rps": "users created per second by the initial sync (filter, then POST; 8 clients)",
+    "floor_insert_rps": "floor: one-row SQLite commits per second (8 clients), in bursts between the sync's segments",
+    "create_ratio_to_floor": "create_rps / floor_insert_rps",
+    "create_post_p95_ms": "95th percentile of POST /Users during the sync",
+    "group_create_rps": "groups created per second (filter, then POST)",
+    "memberships_per_s": "members added per second, in PATCH batches of 100",
+    "add_members_batch_p95_ms": "95th percentile of one PATCH adding 100 members",
+    "incremental_rps": "requests per second in the incremental cycle",
+    "incremental_patch_p95_ms": "95th percentile of its PATCHes (updates, disables, member removals)",
+    "db_bytes_per_user": "database size on disk after the sync / N (includes the sync's own log rows)",
+    "filter_p95_ms": "95th percentile of userName eq lookups at N users (8 clients)",
+    "floor_lookup_p95_ms": "floor: 95th percentile of one indexed SQLite lookup among N rows (8 clients, in turns with the app's)",
+    "filter_p95_ratio_to_floor": "filter_p95_ms / floor_lookup_p95_ms",
+    "group_get_no_members_small_ms": "median GET /Groups/{id}?excludedAttributes=members, 10 members",
+    "group_get_no_members_large_ms": "the same for the group of every user",
+    "group_get_no_members_flatness": "large / small",
+    "patch_add_100_small_ms": "median PATCH adding 100 members to a group of 100",
+    "patch_add_100_large_ms": "the same for the group of every user",
+    "patch_add_flatness": "large / small",
+    "remove_one_member_small_ms": "median PATCH removing one member (both dialects) from a group of 100",
+    "remove_one_member_large_ms": "the same for the group of every user",
+    "remove_one_member_flatness": "large / small",
+    "floor_trivial_ms": "floor: median GET of a fixed JSON body",
+    "users_page_ms": "median GET of the admin users page (signed in)",
+    "users_page_ratio_to_trivial": "users_page_ms / floor_trivial_ms",
+    "dashboard_ms": "median GET of the admin dashboard",
+    "dashboard_ratio_to_trivial": "dashboard_ms / floor_trivial_ms",
+    "rss_growth_mb": "largest worker RSS at N users minus at the baseline (1,000 users)",
+}
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown")
+    memory = next((line.split()[1] for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")), None)
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} logical cores",
+        "memory": f"{int(memory) / 1024 / 1024:.1f} GiB" if memory else "unknown",
+        "system": platform.platform(),
+        "Python": platform.python_version(),
+        "SQLite": sqlite3.sqlite_version,
+        "gunicorn": version("gunicorn"),
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+    }
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def met(name: str, value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    sign, bound = TARGETS[name]
+    return "yes" if _COMPARE[sign](value, bound) else "no"
+
+
+def write(path: Path, report: Report, machine_facts: dict[str, str], command: str, started: datetime) -> None:
+    options = report.options
+    values = {figure.name: figure for figure in report.figures}
+    finished = datetime.now(timezone.utc)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC, in {(finished - started).total_seconds() / 60:.1f} min."
+        " Rerun to replace. Ratios compare figures measured in this one run.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {name}: {value}" for name, value in machine_facts.items()],
+        f"- load average (1 min) at the end: {os.getloadavg()[0]:.2f}",
+        "",
+        "## Run",
+        "",
+        f"- {options.users:,} users, {options.groups:,} groups, {options.log_rows:,} log rows added for the admin pages",
+        f"- {options.clients} concurrent clients; {options.samples:,} samples for floor inserts and lookups;"
+        f" {options.repeat} repetitions of each probe",
+        *[f"- {name}: {value}" for name, value in report.facts.items()],
+        "",
+        "## Targets",
+        "",
+        "| figure | value | target | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, (sign, bound) in TARGETS.items():
+        figure = values.get(name)
+        shown = figure.line().split(": ", 1)[1] if figure else "n/a"
+        lines.append(f"| `{name}` | {shown} | {sign} {bound} | {met(name, figure.value if figure else None)} |")
+    lines += ["", "## Figures", "", "| figure | value | meaning |", "| --- | --- | --- |"]
+    for figure in report.figures:
+        lines.append(f"| `{figure.name}` | {figure.line().split(': ', 1)[1]} | {MEANING.get(figure.name, '')} |")
+    path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,375 @@
+"""One benchmark run. The floor and Jericho run side by side under the same gunicorn config; an
+Entra-shaped initial sync and an incremental cycle load Jericho to N users; probes then show
+whether a request's cost grows with the size of the group it touches; last, the admin pages
+over a full provisioning log. Each floor is measured in turns with the figure it is compared
+with (floor, app, floor, app, ...), so both see the same noise from the rest of the machine.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from . import BenchError, admin, entra, floor
+from .load import Clients, Connection, Outcome, Request, deal, median, percentile
+from .server import ROOT, Gunicorn, database, flask_cli
+
+ORGANIZATION = "Contoso"
+ADMIN_EMAIL = "bench-admin@contoso.com"
+# Worker memory is compared between this many users (or half of N, if smaller) and N.
+BASELINE_USERS = 1000
+# The sync's users are created in this many segments, with a burst of floor inserts before each
+# and after the last; lookups at N alternate with the floor's in this many rounds.
+CREATE_SEGMENTS = 10
+LOOKUP_ROUNDS = 4
+# Requests each client sends in every memory probe, so every worker serves the whole mix.
+PROBE_ROUNDS = 6
+# The app as `make run` serves it (app.py: create_app()), except that the per-token rate limit is
+# lifted: the clients send far more than Entra's rate on purpose, to measure cost, and the
+# limiter's bookkeeping still runs on every request.
+APP = "jericho:create_app({'RATE_LIMIT_TOKEN_PER_SECOND': 1000000, 'RATE_LIMIT_TOKEN_BURST': 100000000})"
+# Users 0..99 belong to the 100-member group; the incremental cycle leaves them alone.
+SMALL_GROUP = 100
+TINY_GROUP = 10
+
+
+@dataclass(frozen=True)
+class Options:
+    users: int = 100_000
+    groups: int = 1_000
+    log_rows: int = 1_000_000
+    clients: int = 8
+    samples: int = 4_000  # floor inserts, and lookups at N users (app and floor)
+    repeat: int = 30  # sequential repetitions of each flatness probe and page view
+    postgres_url: str | None = None
+    out: Path = ROOT / "bench" / "out"
+    max_minutes: float = 40
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | None
+    unit: str = ""
+    reason: str = ""  # why the value is missing
+
+    def line(self) -> str:
+        if self.value is None:
+            return f"{self.name}: n/a ({self.reason})"
+        return f"{self.name}: {_number(self.value)} {self.unit}".rstrip()
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+@dataclass
+class Report:
+    options: Options
+    figures: list[Figure] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)  # what was measured on, for RESULTS.md
+
+    def add(self, name: str, value: float, unit: str) -> None:
+        self.figures.append(Figure(name, value, unit))
+        print(self.figures[-1].line(), flush=True)
+
+    def missing(self, name: str, reason: str) -> None:
+        self.figures.append(Figure(name, None, reason=reason))
+        print(self.figures[-1].line(), flush=True)
+
+    def ratio(self, name: str, numerator: float, denominator: float) -> None:
+        self.add(name, numerator / denominator, "x")
+
+
+def progress(message: str) -> None:
+    """What the run is doing, on stderr: a full run takes a while."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run(options: Options) -> Report:
+    if options.users < 2 * SMALL_GROUP or options.groups < 4:
+        raise BenchError("the benchmark needs at least 200 users and 4 groups")
+    report = Report(options)
+    options.out.mkdir(parents=True, exist_ok=True)
+    deadline = time.time() + options.max_minutes * 60
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jericho-bench-")))
+        url = stack.enter_context(database(workdir, options.postgres_url))
+        report.facts["database"] = make_url(url).get_backend_name()
+        progress(f"preparing a {report.facts['database']} database and the floor's")
+        floor_db = workdir / "floor.sqlite3"
+        floor.prepare(floor_db, (entra.user_name(number) for number in range(options.users)))
+        env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+        flask_cli(env, "init")  # as `make run` does before gunicorn starts
+        token = flask_cli(env, "token", "create", "--org", ORGANIZATION, "--label", "benchmark").strip()
+        pages, password = _admin_pages(env, report)
+        clients = stack.enter_context(Clients(options.clients, deadline))
+        floor_server = stack.enter_context(
+            # The app's environment too: gunicorn.conf.py's start hook reads the app's database.
+            Gunicorn("bench.floor:app", env={**env, "BENCH_FLOOR_DB": str(floor_db)}, log_path=options.out / "floor.log")
+        )
+        app_server = stack.enter_context(Gunicorn(APP, env=env, log_path=options.out / "app.log"))
+        report.facts["gunicorn workers"] = str(app_server.workers)
+        report.facts["app"] = f"gunicorn --config gunicorn.conf.py \"{APP}\""
+        Benchmark(options, report, clients, floor_server, app_server, url, token, pages, password).run()
+    return report
+
+
+def _admin_pages(env: dict[str, str], report: Report) -> tuple[dict[str, str] | None, str]:
+    """The admin pages' paths and a new admin's password, or None when the app has no such pages."""
+    try:
+        pages = admin.page_paths(env["DATABASE_URL"])
+    except admin.AdminUnavailable as error:
+        report.facts["admin pages"] = f"not measured: {error}"
+        return None, ""
+    password = secrets.token_urlsafe(18)
+    flask_cli({**env, "JERICHO_ADMIN_PASSWORD": password},
+              "admin", "create", "--org", ORGANIZATION, "--email", ADMIN_EMAIL)
+    return pages, password
+
+
+class Benchmark:
+    def __init__(self, options: Options, report: Report, clients: Clients, floor_server: Gunicorn,
+                 app_server: Gunicorn, url: str, token: str, pages: dict[str, str] | None, password: str) -> None:
+        self.options, self.report, self.clients = options, report, clients
+        self.floor, self.app, self.url = floor_server, app_server, url
+        self.pages, self.password = pages, password
+        self.scim = {"Authorization": f"Bearer {token}"}
+        self.connection = Connection(app_server.port, self.scim)
+        self.cookie: dict[str, str] = {}
+        self.user_ids: list[str] = []
+        self.group_ids: list[str] = []
+
+    def run(self) -> None:
+        n = self.options.users
+        if self.pages:
+            self.cookie = {"Cookie": admin.sign_in(self.app.port, self.pages["sign_in"], ADMIN_EMAIL, self.password)}
+        self.phase(entra.test_connection, [()])
+        baseline = min(BASELINE_USERS, n // 2)
+        progress(f"initial sync: creating {n:,} users (filter, then POST), in turns with floor inserts")
+        users = [(number, entra.user_name(number), number) for number in range(n)]
+        creates, inserts, captured = [], [], {}
+        for segment in [users[:baseline], *_parts(users[baseline:], CREATE_SEGMENTS - 1)]:
+            inserts.append(self.floor_inserts())
+            creates.append(self.phase(entra.user_creates, deal(segment, self.options.clients)))
+            captured |= creates[-1].captured
+            progress(f"{len(captured):,} users created")
+            if len(creates) == 1:
+                self.user_ids = [captured[number] for number in range(baseline)]
+                rss_baseline = self.worker_rss_mb()
+        inserts.append(self.floor_inserts())
+        self.user_ids = [captured[number] for number in range(n)]
+        create_rps = n / sum(outcome.seconds for outcome in creates)
+        floor_rps = sum(outcome.requests() for outcome in inserts) / sum(outcome.seconds for outcome in inserts)
+        self.report.add("create_rps", create_rps, "users/s")
+        self.report.add("floor_insert_rps", floor_rps, "rows/s")
+        self.report.ratio("create_ratio_to_floor", create_rps, floor_rps)
+        posts = [ms for outcome in creates for ms in outcome.latencies["create"]]
+        self.report.add("create_post_p95_ms", percentile(posts, 95), "ms")
+
+        self.create_groups()
+        self.add_memberships()
+        self.incremental_cycle()
+        self.report.add("db_bytes_per_user", self.database_bytes() / n, "B")
+        self.lookups()
+        self.flatness()
+        self.admin_pages()
+        self.report.add("rss_growth_mb", self.worker_rss_mb() - rss_baseline, "MB")
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def phase(self, builder, shares: list[tuple], port: int | None = None) -> Outcome:
+        headers = None if port else self.scim
+        return self.clients.run(port or self.app.port, builder, shares, headers=headers)
+
+    def floor_inserts(self) -> Outcome:
+        """One burst of a quarter of `samples` floor inserts, from every client."""
+        tag = secrets.token_hex(4)
+        count = max(self.options.samples // (4 * self.options.clients), 1)
+        shares = [(f"{tag}-{client}", count) for client in range(self.options.clients)]
+        return self.phase(entra.floor_inserts, shares, self.floor.port)
+
+    def create_groups(self) -> None:
+        progress(f"creating {self.options.groups:,} groups")
+        outcome = self.phase(entra.group_creates, deal(list(range(self.options.groups)), self.options.clients))
+        self.group_ids = [outcome.captured[number] for number in range(self.options.groups)]
+        self.report.add("group_create_rps", self.options.groups / outcome.seconds, "groups/s")
+
+    def add_memberships(self) -> None:
+        """Group 0 holds every user; group 1 ten, group 2 a hundred; every other group is a team,
+        and each user is on one team."""
+        everyone, tiny, small, *teams = self.group_ids
+        ids = self.user_ids
+        batches = [(everyone, ids[start:start + entra.BATCH]) for start in range(0, len(ids), entra.BATCH)]
+        batches += [(tiny, ids[:TINY_GROUP]), (small, ids[:SMALL_GROUP])]
+        for number, team in enumerate(teams):
+            members = ids[number::len(teams)]
+            batches += [(team, members[start:start + entra.BATCH]) for start in range(0, len(members), entra.BATCH)]
+        random.Random(3).shuffle(batches)
+        added = sum(len(user_ids) for _, user_ids in batches)
+        progress(f"adding {added:,} memberships in {len(batches):,} PATCHes")
+        outcome = self.phase(entra.member_batches, deal(batches, self.options.clients))
+        self.report.add("memberships_per_s", added / outcome.seconds, "members/s")
+        self.report.add("add_members_batch_p95_ms", percentile(outcome.latencies["add_members"], 95), "ms")
+
+    def incremental_cycle(self) -> None:
+        """Attribute updates, disables and member removals (from teams), a third each, among
+        users outside the small groups, in both PATCH dialects."""
+        teams = self.group_ids[3:]
+        count = max(self.options.users // 100, 12)
+        changes = []
+        for number, index in enumerate(random.Random(5).sample(range(SMALL_GROUP, self.options.users), count)):
+            user_id, name = self.user_ids[index], entra.user_name(index)
+            changes.append([("update", user_id, name, index), ("disable", user_id, name),
+                            ("remove", teams[index % len(teams)], user_id)][number % 3])
+        progress(f"incremental cycle: {count:,} changes")
+        outcome = self.phase(entra.incremental, deal(changes, self.options.clients))
+        patches = [ms for kind in ("update", "disable", "remove_member") for ms in outcome.latencies[kind]]
+        self.report.add("incremental_rps", outcome.requests() / outcome.seconds, "requests/s")
+        self.report.add("incremental_patch_p95_ms", percentile(patches, 95), "ms")
+
+    def lookups(self) -> None:
+        """userName lookups at N users from every client at once, in turns with the floor's."""
+        progress(f"{self.options.samples:,} lookups at {self.options.users:,} users, in turns with the floor's")
+        chooser = random.Random(11)
+        names = [entra.user_name(chooser.randrange(self.options.users)) for _ in range(self.options.samples)]
+        app, floors = [], []
+        for part in _parts(names, LOOKUP_ROUNDS):
+            floors += self.phase(entra.floor_lookups, deal(part, self.options.clients), self.floor.port).latencies[
+                "floor_lookup"]
+            app += self.phase(entra.lookups, deal(part, self.options.clients)).latencies["filter"]
+        filter_p95, floor_p95 = percentile(app, 95), percentile(floors, 95)
+        self.report.add("filter_p95_ms", filter_p95, "ms")
+        self.report.add("floor_lookup_p95_ms", floor_p95, "ms")
+        self.report.ratio("filter_p95_ratio_to_floor", filter_p95, floor_p95)
+
+    def flatness(self) -> None:
+        """One request at a time, the same request against a small group and the group of every
+        user, alternately; medians of `repeat` tries."""
+        progress("probing: small group against the group of every user")
+        everyone, tiny, small = self.group_ids[:3]
+        hires = [(("hire", number), entra.probe_user_name(number), number) for number in range(entra.BATCH)]
+        captured = self.phase(entra.user_creates, deal(hires, self.options.clients)).captured
+        new_ids = [captured[key] for key, _, _ in hires]
+
+        def read(group_id: str) -> Request:
+            return Request("group_read", "GET", f"{entra.SCIM}/Groups/{group_id}?excludedAttributes=members")
+
+        reads = self.alternate(lambda size, group_id, _: [read(group_id)], {"small": tiny, "large": everyone})
+        self.report.add("group_get_no_members_small_ms", reads["small"], "ms")
+        self.report.add("group_get_no_members_large_ms", reads["large"], "ms")
+        self.report.ratio("group_get_no_members_flatness", reads["large"], reads["small"])
+
+        adds = self.alternate(
+            lambda size, group_id, _: [entra.add_members(group_id, new_ids),
+                                       entra.remove_members(group_id, new_ids, flag=False)],
+            {"small": small, "large": everyone},
+        )
+        self.report.add("patch_add_100_small_ms", adds["small"], "ms")
+        self.report.add("patch_add_100_large_ms", adds["large"], "ms")
+        self.report.ratio("patch_add_flatness", adds["large"], adds["small"])
+
+        removes = self.alternate(
+            lambda size, group_id, round_: [
+                entra.remove_members(group_id, [self.user_ids[round_ % SMALL_GROUP]], flag=round_ % 2 == 1),
+                entra.add_members(group_id, [self.user_ids[round_ % SMALL_GROUP]]),
+            ],
+            {"small": small, "large": everyone},
+        )
+        self.report.add("remove_one_member_small_ms", removes["small"], "ms")
+        self.report.add("remove_one_member_large_ms", removes["large"], "ms")
+        self.report.ratio("remove_one_member_flatness", removes["large"], removes["small"])
+
+    def alternate(self, requests, groups: dict[str, str]) -> dict[str, float]:
+        """Median time of the first of `requests(size, group_id, round)` per group; the rest
+        put the group back as it was. One untimed round first."""
+        times: dict[str, list[float]] = {size: [] for size in groups}
+        for round_ in range(self.options.repeat + 1):
+            for size, group_id in groups.items():
+                timed, *restore = requests(size, group_id, round_)
+                elapsed = self.send(timed)
+                for request in restore:
+                    self.send(request)
+                if round_:
+                    times[size].append(elapsed)
+        return {size: median(values) for size, values in times.items()}
+
+    def send(self, request: Request, connection: Connection | None = None) -> float:
+        response = (connection or self.connection).run(request)
+        if response.status != request.expect:
+            raise BenchError(f"{request.method} {request.path} -> {response.status} {response.body[:300]!r}")
+        return response.ms
+
+    def admin_pages(self) -> None:
+        """The signed-in admin pages, one request at a time, alternating with the floor's trivial
+        endpoint; medians of `repeat` tries."""
+        views = {"trivial": (Connection(self.floor.port), Request("trivial", "GET", "/trivial"))}
+        if self.pages:
+            progress(f"adding {self.options.log_rows:,} provisioning log rows")
+            started = time.perf_counter()
+            admin.fill_log(self.url, ORGANIZATION, user_ids=self.user_ids, group_id=self.group_ids[0],
+                           rows=self.options.log_rows)
+            self.report.facts["log rows inserted in"] = f"{time.perf_counter() - started:.0f} s"
+            progress("admin pages")
+            connection = Connection(self.app.port, self.cookie)
+            views |= {name: (connection, Request(name, "GET", self.pages[name])) for name in admin.PAGES}
+        times: dict[str, list[float]] = {name: [] for name in views}
+        for round_ in range(self.options.repeat + 1):
+            for name, (connection, request) in views.items():
+                elapsed = self.send(request, connection)
+                if round_:
+                    times[name].append(elapsed)
+        trivial = median(times["trivial"])
+        self.report.add("floor_trivial_ms", trivial, "ms")
+        for name in admin.PAGES:
+            if self.pages:
+                self.report.add(f"{name}_ms", median(times[name]), "ms")
+                self.report.ratio(f"{name}_ratio_to_trivial", median(times[name]), trivial)
+            else:
+                self.report.missing(f"{name}_ratio_to_trivial", self.report.facts["admin pages"])
+
+    # -- measurements --------------------------------------------------------------------------
+
+    def worker_rss_mb(self) -> float:
+        """Largest worker RSS after every client ran the same mix of reads several times."""
+        paths = [("probe_filter", entra.user_lookup(entra.user_name(0)).path),
+                 ("probe_read", f"{entra.SCIM}/Users/{self.user_ids[0]}"),
+                 ("probe_list", f"{entra.SCIM}/Users?startIndex=1&count=100")]
+        if self.pages:
+            paths += [("probe_page", self.pages["users_page"]), ("probe_page", self.pages["dashboard"])]
+        shares = [(paths, PROBE_ROUNDS)] * self.options.clients
+        self.clients.run(self.app.port, entra.page_views, shares, headers={**self.scim, **self.cookie})
+        return self.app.worker_rss_mb()
+
+    def database_bytes(self) -> int:
+        """The database's size on disk: the SQLite file after a checkpoint, or PostgreSQL's tables
+        with their indexes and TOAST."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    path = Path(make_url(self.url).database)
+                    return sum(file.stat().st_size for file in (path, path.with_name(path.name + "-wal")) if file.exists())
+                return int(connection.execute(text(
+                    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                )).scalar_one())
+        finally:
+            engine.dispose()
+
+
+def _parts(items: list, count: int) -> list[list]:
+    """`items` cut into at most `count` consecutive, non-empty parts of about equal size."""
+    size = -(-len(items) // count) if items else 1
+    return [items[start:start + size] for start in range(0, len(items), size)]

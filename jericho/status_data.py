@@ -1,0 +1,902 @@
+"""The queries behind the sync status pages and exports, read-only, each scoped to one
+organization.
+
+Pages stay fast at 100k users, 1k groups and 1M requests in the log: every list is paginated in
+SQL on an index, whatever a page shows beside its rows is loaded for the whole page in one query,
+and the dashboard counts a bounded part of the log in SQL, in ten-minute buckets, instead of
+reading it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Mapping
+
+from flask import abort
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import (
+    BigInteger, ColumnElement, Integer, and_, case, cast, exists, func, literal_column, or_, select,
+)
+
+from . import insights
+from .extensions import db
+from .insights import (
+    CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, FirstSync, Person,
+)
+from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail
+from .onboarding import user_name_problem, work_email
+
+PAGE_SIZE = 50
+# Numbers from the query string beyond these are answered as "nothing there", not sent to SQL
+# (a signed 64-bit column overflows).
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+HISTORY_SIZE = 50
+EXPORT_BATCH = 1000
+SIMILAR_PEOPLE = 10
+# The latest users read to tell how userName is mapped, as the setup guide does.
+MAPPING_SAMPLE = 200
+
+# scim_api.authenticate's detail for a bearer token that matches none.
+UNKNOWN_TOKEN = "unknown token"
+
+# Literal, not bound, so both databases can match the partial index on failed requests.
+FAILED = ProvisioningEvent.status >= literal_column("400")
+SUCCEEDED = ProvisioningEvent.status < literal_column("400")
+
+
+# --- Which requests an organization sees ------------------------------------------------------
+
+def event_branches(organization_id: int) -> list[ColumnElement]:
+    """The parts of the log an organization sees, each on an index: its own requests and, where
+    it is the only organization, requests with a token that matched none — its Entra with a
+    mistyped Secret Token, since Entra always sends one. Requests without any token are never
+    shown: they do not come from Entra. Ordered reads query each part and merge."""
+    branches = [ProvisioningEvent.organization_id == organization_id]
+    only_one = db.session.execute(select(func.count(Organization.id))).scalar_one() == 1
+    if only_one:
+        branches.append(and_(ProvisioningEvent.organization_id.is_(None),
+                             ProvisioningEvent.error_detail == UNKNOWN_TOKEN))
+    return branches
+
+
+def event_scope(organization_id: int) -> ColumnElement:
+    return or_(*event_branches(organization_id))
+
+
+def _key(event: ProvisioningEvent) -> tuple[datetime, int]:
+    return event.occurred_at, event.id
+
+
+def _newest_first():
+    return ProvisioningEvent.occurred_at.desc(), ProvisioningEvent.id.desc()
+
+
+def latest_event(organization_id: int, *conditions) -> ProvisioningEvent | None:
+    found = [
+        db.session.execute(
+            select(ProvisioningEvent).where(branch, *conditions).order_by(*_newest_first()).limit(1)
+        ).scalar_one_or_none()
+        for branch in event_branches(organization_id)
+    ]
+    return max((event for event in found if event), key=_key, default=None)
+
+
+def latest_change(organization_id: int) -> ProvisioningEvent | None:
+    # One indexed probe per kind of change: a single IN query would sort every change ever made.
+    found = [
+        latest_event(organization_id, ProvisioningEvent.operation == operation, SUCCEEDED)
+        for operation in CHANGES
+    ]
+    return max((event for event in found if event), key=_key, default=None)
+
+
+# --- Aggregates over time ---------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The dashboard counts at most this many of the latest requests, and a text search (which no
+# index serves) looks through at most SEARCH_LIMIT, so a page costs the same on a log of any size
+# and density (an initial sync sends up to 25 requests a second).
+ACTIVITY_LIMIT = 50_000
+SEARCH_LIMIT = 200_000
+
+
+def _epoch_bucket() -> ColumnElement:
+    seconds = int(insights.ACTIVITY_BUCKET.total_seconds())
+    if db.engine.dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", ProvisioningEvent.occurred_at) / seconds), BigInteger)
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC.
+    return cast(func.strftime("%s", ProvisioningEvent.occurred_at), Integer) // seconds
+
+
+def latest_floor(organization_id: int, count: int, *, since: datetime | None = None) -> datetime | None:
+    """The time of the `count`-th latest request (since `since`), None when there are fewer: one
+    walk down the (organization_id, occurred_at) index."""
+    conditions = [ProvisioningEvent.organization_id == organization_id]
+    if since is not None:
+        conditions.append(ProvisioningEvent.occurred_at >= since)
+    return db.session.execute(
+        select(ProvisioningEvent.occurred_at).where(*conditions)
+        .order_by(ProvisioningEvent.occurred_at.desc()).offset(count - 1).limit(1)
+    ).scalar_one_or_none()
+
+
+def activity_of(organization_id: int, *, since: datetime) -> list[Activity]:
+    """The requests since `since`, counted by bucket, kind and outcome."""
+    failed = case((FAILED, 1), else_=0)
+    # Grouped by the subquery's columns: PostgreSQL does not see two renderings of an
+    # expression with bound parameters as the same expression.
+    rows = select(
+        _epoch_bucket().label("bucket"), ProvisioningEvent.occurred_at, ProvisioningEvent.operation,
+        ProvisioningEvent.resource_type, failed.label("failed"),
+    ).where(event_scope(organization_id), ProvisioningEvent.occurred_at >= since).subquery()
+    grouped = db.session.execute(
+        select(rows.c.bucket, func.min(rows.c.occurred_at), func.max(rows.c.occurred_at),
+               rows.c.operation, rows.c.resource_type, rows.c.failed, func.count())
+        .group_by(rows.c.bucket, rows.c.operation, rows.c.resource_type, rows.c.failed)
+    )
+    return [
+        Activity(EPOCH + int(bucket) * insights.ACTIVITY_BUCKET, first, last, operation, resource_type,
+                 bool(failed), count)
+        for bucket, first, last, operation, resource_type, failed, count in grouped
+    ]
+
+
+def _cause_condition(cause: insights.Cause) -> ColumnElement:
+    """The SQL twin of Cause.matches; never NULL, so it can be negated."""
+    e = ProvisioningEvent
+    resource_type, scim_type, detail = (
+        func.coalesce(column, "") for column in (e.resource_type, e.scim_type, e.error_detail))
+    conditions = [or_(*(and_(e.status >= low, e.status < high) for low, high in cause.statuses))]
+    if cause.operations:
+        conditions.append(e.operation.in_(cause.operations))
+    if cause.resource_types is not None:
+        conditions.append(resource_type.in_([t or "" for t in cause.resource_types]))
+    if cause.scim_types:
+        conditions.append(scim_type.in_(cause.scim_types))
+    if cause.detail_prefix is not None:
+        conditions.append(detail.startswith(cause.detail_prefix, autoescape=True))
+    return and_(*conditions)
+
+
+def cause_filter(key: str) -> ColumnElement:
+    """The failed requests of one cause: its rule matches and no earlier rule does."""
+    conditions = [FAILED]
+    for cause in CAUSES:
+        if cause.key == key:
+            conditions.append(_cause_condition(cause))
+            break
+        conditions.append(~_cause_condition(cause))
+    return and_(*conditions)
+
+
+def error_groups(organization_id: int, *conditions) -> list[ErrorGroup]:
+    """Failed requests (within `conditions`) grouped by cause, in one aggregate."""
+    cause = case(*[(_cause_condition(c), c.key) for c in CAUSES], else_="other")
+    rows = select(cause.label("cause"), ProvisioningEvent.occurred_at, ProvisioningEvent.id).where(
+        event_scope(organization_id), FAILED, *conditions
+    ).subquery()
+    grouped = db.session.execute(
+        select(rows.c.cause, func.count(), func.min(rows.c.occurred_at), func.max(rows.c.occurred_at),
+               func.max(rows.c.id)).group_by(rows.c.cause)
+    )
+    return insights.merge_error_groups(
+        ErrorGroup(CAUSES_BY_KEY[key], count, first, last, example)
+        for key, count, first, last, example in grouped
+    )
+
+
+# --- The dashboard ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserCounts:
+    active: int
+    deactivated: int
+    deleted: int  # user deletions the log still holds
+
+    @property
+    def users(self) -> int:
+        return self.active + self.deactivated
+
+
+def user_counts(organization_id: int) -> UserCounts:
+    by_state = dict(db.session.execute(
+        select(User.active, func.count()).where(User.organization_id == organization_id).group_by(User.active)
+    ).all())
+    deleted = select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id))
+    return UserCounts(by_state.get(True, 0), by_state.get(False, 0), db.session.execute(deleted).scalar_one())
+
+
+@dataclass(frozen=True)
+class Counts:
+    users: UserCounts
+    groups: int
+    empty_groups: int
+    memberships: int
+
+
+def counts_of(organization_id: int) -> Counts:
+    scalar = lambda statement: db.session.execute(statement).scalar_one()  # noqa: E731
+    return Counts(
+        users=user_counts(organization_id),
+        groups=scalar(select(func.count()).select_from(Group).where(Group.organization_id == organization_id)),
+        empty_groups=scalar(select(func.count()).select_from(Group).where(
+            Group.organization_id == organization_id, ~exists().where(Membership.group_pk == Group.pk))),
+        memberships=scalar(select(func.count()).select_from(Membership).join(Group, Group.pk == Membership.group_pk)
+                           .where(Group.organization_id == organization_id)),
+    )
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Cycles since `window_start`, and where the first sync stands."""
+
+    window_start: datetime
+    clipped: bool  # window_start is later than asked, for ACTIVITY_LIMIT
+    activity: list[Activity]
+    cycles: list[Cycle]
+    first_sync: FirstSync
+
+
+def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_request: ProvisioningEvent | None) -> Sync:
+    # The window ends at the last request, so the cycles before a long silence still show.
+    until = min(now, last_request.occurred_at) if last_request else now
+    asked = until - span
+    window_start = max(asked, latest_floor(organization_id, ACTIVITY_LIMIT, since=asked) or asked)
+    activity = activity_of(organization_id, since=window_start)
+    cycles = insights.cycles_of(activity)
+    earlier = select(ProvisioningEvent.id).where(
+        ProvisioningEvent.organization_id == organization_id, ProvisioningEvent.operation == "create",
+        SUCCEEDED, ProvisioningEvent.occurred_at < window_start,
+    ).limit(insights.ON_DEMAND_CREATES + 1).subquery()
+    earlier_creates = db.session.execute(select(func.count()).select_from(earlier)).scalar_one()
+    first_sync = insights.first_sync_of(cycles, now=now, window_start=window_start, earlier_creates=earlier_creates)
+    return Sync(window_start, window_start > asked, activity, cycles, first_sync)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    health: insights.Health
+    counts: Counts
+    last_request: ProvisioningEvent | None
+    last_change: ProvisioningEvent | None
+    last_failure: ProvisioningEvent | None
+    sync: Sync
+    chart: insights.Chart
+    errors: list[ErrorGroup]  # within the chart's range
+
+    @property
+    def last_cycle(self) -> Cycle | None:
+        return self.sync.cycles[-1] if self.sync.cycles else None
+
+    def recent_cycles(self, limit: int = 30) -> list[Cycle]:
+        return self.sync.cycles[::-1][:limit]
+
+
+def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange) -> Dashboard:
+    counts = counts_of(organization_id)
+    last_request = latest_event(organization_id)
+    last_change = latest_change(organization_id)
+    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request)
+    latest_cycle = sync.cycles[-1] if sync.cycles else None
+    latest_errors = error_groups(
+        organization_id, ProvisioningEvent.occurred_at >= latest_cycle.start
+    ) if latest_cycle and latest_cycle.tally.errors else []
+    health = insights.health_of(insights.HealthEvidence(
+        now=now,
+        last_request=last_request,
+        started=last_change is not None or counts.users.users > 0 or counts.groups > 0,
+        latest_cycle=latest_cycle,
+        latest_errors=latest_errors,
+        first_sync=sync.first_sync,
+    ))
+    chart = insights.chart_of(sync.activity, chart_range, now=now)
+    return Dashboard(
+        health=health,
+        counts=counts,
+        last_request=last_request,
+        last_change=last_change,
+        last_failure=latest_event(organization_id, FAILED),
+        sync=sync,
+        chart=chart,
+        errors=error_groups(organization_id, ProvisioningEvent.occurred_at >= chart.start),
+    )
+
+
+# --- Filters from the query string ------------------------------------------------------------
+
+def _like(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its wildcards escaped (used with escape="\\")."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(column, text: str) -> ColumnElement:
+    """`text` anywhere in `column`, ignoring case. SQLite's LIKE ignores ASCII case by itself;
+    its lower() is the app's Unicode-aware Python function, one call per row scanned."""
+    if db.engine.dialect.name == "sqlite":
+        return column.like(_like(text), escape="\\")
+    return column.ilike(_like(text), escape="\\")
+
+
+def _equals_ignoring_case(column, text: str) -> ColumnElement:
+    if db.engine.dialect.name == "sqlite":
+        return column.collate("NOCASE") == text
+    return func.lower(column) == text.lower()
+
+
+def page_number(args: Mapping[str, str]) -> int:
+    try:
+        return min(max(int(args.get("page", 1)), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+USER_SORTS = {
+    "user_name": (User.user_name_key.asc(),),
+    "-user_name": (User.user_name_key.desc(),),
+    "name": (User.display_name_key.asc(), User.user_name_key.asc()),
+    "-name": (User.display_name_key.desc(), User.user_name_key.desc()),
+    "-updated": (User.updated_at.desc(), User.pk.desc()),
+    "updated": (User.updated_at.asc(), User.pk.asc()),
+    "-created": (User.created_at.desc(), User.pk.desc()),
+    "created": (User.created_at.asc(), User.pk.asc()),
+}
+USER_STATES = ("all", "active", "deactivated")
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    q: str = ""
+    state: str = "all"
+    group: str = ""  # a group's SCIM id: its direct members
+    manager: str = ""  # a user's SCIM id: their direct reports
+    sort: str = "user_name"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> UserFilters:
+        state, sort = args.get("state", "all"), args.get("sort", "user_name")
+        return cls(
+            q=args.get("q", "").strip(),
+            state=state if state in USER_STATES else "all",
+            group=args.get("group", "").strip(),
+            manager=args.get("manager", "").strip(),
+            sort=sort if sort in USER_SORTS else "user_name",
+            page=page_number(args),
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """Query-string arguments for a link to these filters, changed by `changes`."""
+        values = {**self.__dict__, **changes}
+        defaults = UserFilters()
+        return {key: value for key, value in values.items() if value != getattr(defaults, key)}
+
+
+def users_statement(organization_id: int, filters: UserFilters):
+    conditions = [User.organization_id == organization_id]
+    if filters.q:
+        pattern = _like(filters.q)
+        emails = select(UserEmail.user_pk).where(
+            UserEmail.organization_id == organization_id, UserEmail.value_key.like(pattern, escape="\\"))
+        conditions.append(or_(
+            User.user_name_key.like(pattern, escape="\\"),
+            User.display_name_key.like(pattern, escape="\\"),
+            User.pk.in_(emails),
+        ))
+    if filters.state != "all":
+        conditions.append(User.active.is_(filters.state == "active"))
+    if filters.group:
+        members = select(Membership.user_pk).join(Group, Group.pk == Membership.group_pk).where(
+            Group.organization_id == organization_id, Group.id == filters.group)
+        conditions.append(User.pk.in_(members))
+    if filters.manager:
+        conditions.append(User.manager_id == filters.manager)
+    return select(User).where(*conditions).order_by(*USER_SORTS[filters.sort], User.pk)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    email: str | None
+    groups: int
+    deactivated_at: datetime | None
+
+
+def users_page(organization_id: int, filters: UserFilters) -> tuple[Pagination, list[UserRow]]:
+    page = db.paginate(users_statement(organization_id, filters), page=filters.page, per_page=PAGE_SIZE,
+                       error_out=False)
+    users = list(page.items)
+    pks = [user.pk for user in users]
+    groups = dict(db.session.execute(
+        select(Membership.user_pk, func.count()).where(Membership.user_pk.in_(pks)).group_by(Membership.user_pk)
+    ).all()) if pks else {}
+    deactivated = deactivation_times(organization_id, [user for user in users if not user.active])
+    rows = [UserRow(user, work_email(user.document), groups.get(user.pk, 0), deactivated.get(user.id)) for user in users]
+    return page, rows
+
+
+def deactivation_times(organization_id: int, users: list[User]) -> dict[str, datetime]:
+    """When each deactivated user was deactivated: the latest disable the log holds, else their
+    last change (the log may have been pruned since)."""
+    if not users:
+        return {}
+    found = dict(db.session.execute(
+        select(ProvisioningEvent.resource_id, func.max(ProvisioningEvent.occurred_at)).where(
+            ProvisioningEvent.organization_id == organization_id, ProvisioningEvent.resource_type == "User",
+            ProvisioningEvent.resource_id.in_([user.id for user in users]),
+            ProvisioningEvent.operation == "disable", SUCCEEDED,
+        ).group_by(ProvisioningEvent.resource_id)
+    ).all())
+    return {user.id: found.get(user.id, user.updated_at) for user in users}
+
+
+def group_choices(organization_id: int) -> list[tuple[str, str]]:
+    return [tuple(row) for row in db.session.execute(
+        select(Group.id, Group.display_name).where(Group.organization_id == organization_id)
+        .order_by(Group.display_name_key)
+    )]
+
+
+# --- One user ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserDetail:
+    user: User
+    manager: User | None
+    reports: list[User]
+    reports_total: int
+    groups: list[Group]
+    deactivated_at: datetime | None
+    history: list[ProvisioningEvent]
+
+
+def user_of(organization_id: int, scim_id: str) -> User:
+    return db.first_or_404(select(User).where(User.organization_id == organization_id, User.id == scim_id))
+
+
+def user_detail(organization_id: int, scim_id: str) -> UserDetail:
+    user = user_of(organization_id, scim_id)
+    manager = db.session.execute(
+        select(User).where(User.organization_id == organization_id, User.id == user.manager_id)
+    ).scalar_one_or_none() if user.manager_id else None
+    reports = select(User).where(User.organization_id == organization_id, User.manager_id == user.id)
+    return UserDetail(
+        user=user,
+        manager=manager,
+        reports=list(db.session.execute(reports.order_by(User.user_name_key).limit(PAGE_SIZE)).scalars()),
+        reports_total=db.session.execute(select(func.count()).select_from(reports.subquery())).scalar_one(),
+        groups=list(db.session.execute(
+            select(Group).join(Membership, Membership.group_pk == Group.pk)
+            .where(Membership.user_pk == user.pk).order_by(Group.display_name_key)
+        ).scalars()),
+        deactivated_at=None if user.active else deactivation_times(organization_id, [user])[user.id],
+        history=history_of(organization_id, "User", user.id),
+    )
+
+
+def history_of(organization_id: int, resource_type: str, scim_id: str) -> list[ProvisioningEvent]:
+    """The latest requests about one user or group. Entra's lookups name a userName, not an
+    id, so they are in the log but not here."""
+    return list(db.session.execute(
+        select(ProvisioningEvent).where(
+            ProvisioningEvent.organization_id == organization_id,
+            ProvisioningEvent.resource_type == resource_type, ProvisioningEvent.resource_id == scim_id,
+        ).order_by(*_newest_first()).limit(HISTORY_SIZE)
+    ).scalars())
+
+
+# --- Deleted users ----------------------------------------------------------------------------
+
+def _user_deletions(organization_id: int) -> list[ColumnElement]:
+    return [ProvisioningEvent.organization_id == organization_id, ProvisioningEvent.operation == "delete",
+            ProvisioningEvent.resource_type == "User", SUCCEEDED]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    event: ProvisioningEvent
+    user_name: str
+    back_as: str | None  # the SCIM id of a user here with the same userName, created again
+
+
+def deletions_page(organization_id: int, page: int) -> tuple[Pagination, list[Deletion]]:
+    """A SCIM DELETE removes the user (RFC 7644 §3.6); the log remembers who and when."""
+    pagination = db.paginate(
+        select(ProvisioningEvent).where(*_user_deletions(organization_id)).order_by(*_newest_first()),
+        page=page, per_page=PAGE_SIZE, error_out=False,
+    )
+    names = {event.id: insights.deleted_user_name(event.action) for event in pagination.items}
+    back = dict(db.session.execute(
+        select(User.user_name_key, User.id).where(
+            User.organization_id == organization_id, User.user_name_key.in_({n.lower() for n in names.values()}))
+    ).all()) if names else {}
+    return pagination, [Deletion(event, names[event.id], back.get(names[event.id].lower())) for event in pagination.items]
+
+
+# --- Groups -----------------------------------------------------------------------------------
+
+_MEMBER_COUNT = select(func.count()).where(Membership.group_pk == Group.pk).correlate(Group).scalar_subquery()
+GROUP_SORTS = {
+    "name": (Group.display_name_key.asc(),),
+    "-name": (Group.display_name_key.desc(),),
+    "members": (_MEMBER_COUNT.asc(), Group.display_name_key),
+    "-members": (_MEMBER_COUNT.desc(), Group.display_name_key),
+    "-created": (Group.created_at.desc(), Group.pk.desc()),
+    "created": (Group.created_at.asc(), Group.pk.asc()),
+}
+
+
+@dataclass(frozen=True)
+class GroupFilters:
+    q: str = ""
+    empty: bool = False
+    sort: str = "name"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> GroupFilters:
+        sort = args.get("sort", "name")
+        return cls(q=args.get("q", "").strip(), empty=args.get("empty") == "1",
+                   sort=sort if sort in GROUP_SORTS else "name", page=page_number(args))
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        values = {**self.__dict__, **changes}
+        values["empty"] = "1" if values["empty"] else ""
+        defaults = {"q": "", "empty": "", "sort": "name", "page": 1}
+        return {key: value for key, value in values.items() if value != defaults[key]}
+
+
+def groups_page(organization_id: int, filters: GroupFilters) -> tuple[Pagination, dict[int, int]]:
+    conditions = [Group.organization_id == organization_id]
+    if filters.q:
+        conditions.append(Group.display_name_key.like(_like(filters.q), escape="\\"))
+    if filters.empty:
+        conditions.append(~exists().where(Membership.group_pk == Group.pk))
+    page = db.paginate(select(Group).where(*conditions).order_by(*GROUP_SORTS[filters.sort]), page=filters.page,
+                       per_page=PAGE_SIZE, error_out=False)
+    pks = [group.pk for group in page.items]
+    counts = dict(db.session.execute(
+        select(Membership.group_pk, func.count()).where(Membership.group_pk.in_(pks)).group_by(Membership.group_pk)
+    ).all()) if pks else {}
+    return page, counts
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    group: Group
+    members: Pagination
+    history: list[ProvisioningEvent]
+
+
+def group_detail(organization_id: int, scim_id: str, *, page: int) -> GroupDetail:
+    group = db.first_or_404(select(Group).where(Group.organization_id == organization_id, Group.id == scim_id))
+    members = db.paginate(
+        select(User).join(Membership, Membership.user_pk == User.pk)
+        .where(Membership.group_pk == group.pk).order_by(User.user_name_key),
+        page=page, per_page=PAGE_SIZE, error_out=False,
+    )
+    return GroupDetail(group, members, history_of(organization_id, "Group", group.id))
+
+
+# --- The provisioning log ---------------------------------------------------------------------
+
+OUTCOMES = ("succeeded", "failed")
+OBJECT_TYPES = ("User", "Group", "none")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the log, newest first: keyset pagination stays fast at any depth."""
+
+    occurred_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%f}~{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        moment, _, number = (text or "").partition("~")
+        try:
+            cursor = cls(datetime.fromisoformat(moment).replace(tzinfo=timezone.utc), int(number))
+        except ValueError:
+            return None
+        return cursor if 0 < cursor.id <= MAX_ID else None
+
+
+def parse_moment(text: str, *, end: bool) -> datetime | None:
+    """A date or date and time typed into the filter, in UTC. An end includes the whole day or
+    minute given, as people mean it; None when it is not a date."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if len(text) <= 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time(), tzinfo=timezone.utc)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=timezone.utc)
+        unit = timedelta(seconds=1) if moment.second or moment.microsecond or text.count(":") > 1 else timedelta(minutes=1)
+        return moment + unit if end else moment
+    except (ValueError, OverflowError):  # not a date, or the end of year 9999
+        return None
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    outcome: str = ""
+    operation: str = ""
+    object_type: str = ""
+    since_text: str = ""  # as typed, to show again
+    until_text: str = ""
+    q: str = ""
+    resource_id: str = ""  # the requests about one user or group
+    cause: str = ""  # a key of insights.CAUSES
+    problems: tuple[str, ...] = ()  # why a value typed was ignored
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> LogFilters:
+        outcome, operation, object_type = (args.get(k, "") for k in ("outcome", "operation", "type"))
+        filters = cls(
+            outcome=outcome if outcome in OUTCOMES else "",
+            operation=operation if operation in ProvisioningEvent.OPERATIONS else "",
+            object_type=object_type if object_type in OBJECT_TYPES else "",
+            since_text=args.get("from", "").strip(),
+            until_text=args.get("to", "").strip(),
+            q=args.get("q", "").strip(),
+            resource_id=args.get("object", "").strip(),
+            cause=args.get("cause", "") if args.get("cause") in CAUSES_BY_KEY else "",
+        )
+        problems = tuple(
+            f"“{text}” is not a date: use the form 2026-11-30 or 2026-11-30T10:40 (UTC)."
+            for text, end in ((filters.since_text, False), (filters.until_text, True))
+            if text and parse_moment(text, end=end) is None
+        )
+        return replace(filters, problems=problems)
+
+    @property
+    def since(self) -> datetime | None:
+        return parse_moment(self.since_text, end=False)
+
+    @property
+    def until(self) -> datetime | None:
+        return parse_moment(self.until_text, end=True)
+
+    @property
+    def active(self) -> bool:
+        return any((self.outcome, self.operation, self.object_type, self.since_text, self.until_text,
+                    self.q, self.resource_id, self.cause))
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        values = {"outcome": self.outcome, "operation": self.operation, "type": self.object_type,
+                  "from": self.since_text, "to": self.until_text, "q": self.q, "object": self.resource_id,
+                  "cause": self.cause}
+        values.update(changes)
+        return {key: value for key, value in values.items() if value}
+
+    def conditions(self) -> list[ColumnElement]:
+        e = ProvisioningEvent
+        conditions = []
+        if self.outcome:
+            conditions.append(FAILED if self.outcome == "failed" else SUCCEEDED)
+        if self.operation:
+            conditions.append(e.operation == self.operation)
+        if self.object_type:
+            conditions.append(e.resource_type.is_(None) if self.object_type == "none"
+                              else e.resource_type == self.object_type)
+        if self.since:
+            conditions.append(e.occurred_at >= self.since)
+        if self.until:
+            conditions.append(e.occurred_at < self.until)
+        if self.resource_id:
+            conditions.append(e.resource_id == self.resource_id)
+        if self.cause:
+            conditions.append(cause_filter(self.cause))
+        if self.q:
+            conditions.append(or_(_contains(e.action, self.q), _contains(e.error_detail, self.q),
+                                  e.resource_id == self.q))
+        return conditions
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[ProvisioningEvent]
+    newer: Cursor | None  # the page before, None on the newest
+    older: Cursor | None  # the page after, None on the oldest
+    objects: dict[tuple[str, str], str]  # (type, SCIM id) -> name, for the objects still here
+    searched_from: datetime | None  # a text search without a start looked only this far back
+
+
+def _after(cursor: Cursor, newer: bool) -> ColumnElement:
+    """Past `cursor` in (occurred_at, id) order. The plain range on occurred_at is implied, and
+    spelt out so that both databases start the index scan there."""
+    e, at = ProvisioningEvent, cursor.occurred_at
+    if newer:
+        return and_(e.occurred_at >= at, or_(e.occurred_at > at, e.id > cursor.id))
+    return and_(e.occurred_at <= at, or_(e.occurred_at < at, e.id < cursor.id))
+
+
+def _events(organization_id: int, conditions: list, *, limit: int, newer: bool) -> list[ProvisioningEvent]:
+    """Newest first (oldest first when `newer`), merged over the organization's branches."""
+    order = (ProvisioningEvent.occurred_at.asc(), ProvisioningEvent.id.asc()) if newer else _newest_first()
+    found = []
+    for branch in event_branches(organization_id):
+        found += db.session.execute(
+            select(ProvisioningEvent).where(branch, *conditions).order_by(*order).limit(limit)
+        ).scalars()
+    return sorted(found, key=_key, reverse=not newer)[:limit]
+
+
+def events_page(
+    organization_id: int, filters: LogFilters, *, before: Cursor | None = None, after: Cursor | None = None,
+) -> EventPage:
+    conditions, limit = filters.conditions(), PAGE_SIZE
+    searched_from = latest_floor(organization_id, SEARCH_LIMIT) if filters.q and not filters.since else None
+    if searched_from is not None:
+        conditions.append(ProvisioningEvent.occurred_at >= searched_from)
+    if after is not None:
+        found = _events(organization_id, conditions + [_after(after, True)], limit=limit + 1, newer=True)
+        events = found[:limit][::-1]
+        newer = _key(events[0]) if len(found) > limit else None
+        older = _key(events[-1]) if events else after
+    else:
+        extra = [_after(before, False)] if before is not None else []
+        found = _events(organization_id, conditions + extra, limit=limit + 1, newer=False)
+        events = found[:limit]
+        newer = _key(events[0]) if before is not None and events else None
+        older = _key(events[-1]) if len(found) > limit else None
+    return EventPage(
+        events,
+        Cursor(*newer) if newer else None,
+        Cursor(*older) if older else None,
+        object_names(organization_id, events),
+        searched_from,
+    )
+
+
+def object_names(organization_id: int, events: list[ProvisioningEvent]) -> dict[tuple[str, str], str]:
+    """The users and groups the events are about that are still here, in two queries."""
+    names: dict[tuple[str, str], str] = {}
+    for resource_type, model, label in (("User", User, User.user_name), ("Group", Group, Group.display_name)):
+        ids = {e.resource_id for e in events if e.resource_type == resource_type and e.resource_id}
+        if ids:
+            names.update(((resource_type, scim_id), name) for scim_id, name in db.session.execute(
+                select(model.id, label).where(model.organization_id == organization_id, model.id.in_(ids))))
+    return names
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    event: ProvisioningEvent
+    token: ScimToken | None
+    objects: dict[tuple[str, str], str]  # as in EventPage
+    cause: insights.Cause | None
+
+
+def event_detail(organization_id: int, event_id: int) -> EventDetail:
+    if event_id > MAX_ID:
+        abort(404)
+    event = db.first_or_404(select(ProvisioningEvent).where(
+        ProvisioningEvent.id == event_id, event_scope(organization_id)))
+    token = db.session.get(ScimToken, event.token_id) if event.token_id else None
+    return EventDetail(
+        event=event,
+        token=token if token and token.organization_id == organization_id else None,
+        objects=object_names(organization_id, [event]),
+        cause=None if event.succeeded else insights.cause_of(event),
+    )
+
+
+# --- Why isn't this person here? --------------------------------------------------------------
+
+def _person(user: User) -> Person:
+    return Person(user.id, user.user_name, user.display_name, user.active)
+
+
+def why_evidence(organization_id: int, query: str, *, now: datetime) -> insights.WhyEvidence:
+    """What was received about someone searched for by email address or userName (not empty)."""
+    key = query.strip().lower()
+    e = ProvisioningEvent
+    exact = db.session.execute(
+        select(User).where(User.organization_id == organization_id, or_(
+            User.user_name_key == key,
+            User.pk.in_(select(UserEmail.user_pk).where(
+                UserEmail.organization_id == organization_id, UserEmail.value_key == key)),
+        )).order_by(User.active.desc(), User.pk).limit(1)
+    ).scalar_one_or_none()
+    similar = db.session.execute(
+        users_statement(organization_id, UserFilters(q=_name_part(key))).limit(SIMILAR_PEOPLE)
+    ).scalars()
+    deleted = db.session.execute(
+        select(func.max(e.occurred_at)).where(
+            *_user_deletions(organization_id), _equals_ignoring_case(e.action, insights.DELETE_USER_ACTION + key))
+    ).scalar_one()
+    lookups = [e.organization_id == organization_id, e.operation == "lookup", e.resource_type == "User",
+               _equals_ignoring_case(e.action, f"look up user {key}")]
+    recent = latest_floor(organization_id, SEARCH_LIMIT)
+    if recent is not None:  # no index serves the action's text: look through the latest only
+        lookups.append(e.occurred_at >= recent)
+    looked_up = db.session.execute(select(func.max(e.occurred_at)).where(*lookups)).scalar_one()
+    latest = db.session.execute(
+        select(User.user_name, User.document).where(User.organization_id == organization_id)
+        .order_by(User.updated_at.desc(), User.pk.desc()).limit(MAPPING_SAMPLE)
+    ).all()
+    counts = counts_of(organization_id)
+    sync = sync_of(organization_id, now=now, span=insights.CHART_RANGES["24h"].span,
+                   last_request=latest_event(organization_id))
+    return insights.WhyEvidence(
+        query=query.strip(),
+        now=now,
+        exact=_person(exact) if exact else None,
+        similar=[_person(user) for user in similar if exact is None or user.pk != exact.pk],
+        deleted_at=deleted,
+        looked_up_at=looked_up,
+        refusals=error_groups(organization_id, _contains(e.error_detail, key)),
+        first_sync=sync.first_sync,
+        users=counts.users.users,
+        mail_mapped=_mail_mapped(latest),
+        domains=frozenset(name.rpartition("@")[2].lower() for name, _ in latest if "@" in name),
+        empty_groups=counts.empty_groups,
+    )
+
+
+def _name_part(key: str) -> str:
+    """What to look for among similar people: the local part of an email address."""
+    return key.partition("@")[0] if "@" in key else key
+
+
+def _mail_mapped(users: list[tuple[str, dict]]) -> bool | None:
+    """Whether userName looks mapped from mail: most recent users have their email as userName."""
+    if not users:
+        return None
+    matching = sum(1 for name, document in users if user_name_problem(name, work_email(document)) is None)
+    return matching * 2 > len(users)
+
+
+# --- Batches for the exports ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportedUser:
+    user: User
+    manager: str | None  # the manager's userName
+    groups: list[str]
+
+
+def users_batch(organization_id: int, filters: UserFilters, *, after: str | None) -> list[ExportedUser]:
+    """Up to EXPORT_BATCH users the filters select, by userName, after the userName key `after`
+    (keyset pagination): three queries, whatever the size of the batch."""
+    statement = users_statement(organization_id, replace(filters, sort="user_name", page=1)).limit(EXPORT_BATCH)
+    if after is not None:
+        statement = statement.where(User.user_name_key > after)
+    users = list(db.session.execute(statement).scalars())
+    if not users:
+        return []
+    managers = _manager_names(organization_id, users)
+    groups = _group_names(users)
+    return [ExportedUser(user, managers.get(user.manager_id), groups.get(user.pk, [])) for user in users]
+
+
+def _manager_names(organization_id: int, users: list[User]) -> dict[str, str]:
+    ids = {user.manager_id for user in users if user.manager_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(User.id, User.user_name).where(User.organization_id == organization_id, User.id.in_(ids))
+    ).all())
+
+
+def _group_names(users: list[User]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for user_pk, display_name in db.session.execute(
+        select(Membership.user_pk, Group.display_name).join(Group, Group.pk == Membership.group_pk)
+        .where(Membership.user_pk.in_([user.pk for user in users])).order_by(Group.display_name_key)
+    ):
+        names.setdefault(user_pk, []).append(display_name)
+    return names
+
+
+def events_batch(organization_id: int, filters: LogFilters, *, after: Cursor | None) -> list[ProvisioningEvent]:
+    """Up to EXPORT_BATCH requests the filters select, oldest first, after `after`."""
+    conditions = filters.conditions() + ([_after(after, True)] if after else [])
+    return _events(organization_id, conditions, limit=EXPORT_BATCH, newer=True)

@@ -1,0 +1,175 @@
+"""SCIM bearer tokens: 256 random bits, only their SHA-256 kept and looked up, refused at once when
+revoked, and never written anywhere — not in the database, a log line, a provisioning event, an
+error body or an error page. (Across gunicorn workers and in gunicorn's own log: see
+test_concurrency.py.)"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from conftest import ON_POSTGRES, new_token
+from jericho import accounts, create_app, storage
+from jericho.extensions import db
+from jericho.models import ProvisioningEvent, ScimToken
+from jericho.security import TOKEN_SCHEME, generate_token, hash_token, redact_tokens
+
+TOKEN_PATTERN = re.compile(rf"^{TOKEN_SCHEME}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{43}})$")
+
+
+def secret_part(token: str) -> str:
+    return TOKEN_PATTERN.match(token)[2]
+
+
+def test_a_token_carries_256_random_bits():
+    tokens = [generate_token() for _ in range(500)]
+    for token in tokens:
+        assert len(base64.urlsafe_b64decode(secret_part(token.secret) + "=")) == 32
+        assert token.secret_hash == hashlib.sha256(token.secret.encode()).hexdigest()
+        assert token.secret.startswith(f"{TOKEN_SCHEME}_{token.prefix}_")
+    assert len({secret_part(token.secret) for token in tokens}) == len(tokens)
+    # Every bit varies: no constant bytes hide in the secret part.
+    decoded = [base64.urlsafe_b64decode(secret_part(token.secret) + "=") for token in tokens]
+    assert all(len({secret[index] for secret in decoded}) > 100 for index in range(32))
+
+
+def everything_stored(app) -> str:
+    """Every value in every table, as text."""
+    with app.app_context():
+        rows = []
+        for table in db.metadata.sorted_tables:
+            rows += [repr(tuple(row)) for row in db.session.execute(select(table))]
+        return "\n".join(rows)
+
+
+def raw_database_bytes(app) -> bytes:
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    return b"".join(file.read_bytes() for file in path.parent.glob(path.name + "*"))
+
+
+def test_only_the_sha256_of_a_token_is_stored(app, client, scim):
+    scim.get("/Users")
+    scim.post("/Users", json={"userName": "ava@contoso.com"})
+    with app.app_context():
+        tokens = db.session.execute(select(ScimToken)).scalars().all()
+        assert [token.secret_hash for token in tokens] == [hash_token(scim.token)]
+    stored = everything_stored(app)
+    assert secret_part(scim.token) not in stored and hash_token(scim.token) in stored
+    if not ON_POSTGRES:  # the file itself, write-ahead log included
+        assert secret_part(scim.token).encode() not in raw_database_bytes(app)
+
+
+def test_the_database_never_sees_a_presented_token_only_its_hash(app, scim):
+    unknown = generate_token().secret
+    parameters: list[str] = []
+
+    def capture(connection, cursor, statement, params, context, executemany):
+        parameters.append(repr(params))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert scim.get("/Users").status_code == 200
+            assert scim.client.get("/scim_v2/Users", headers={"Authorization": f"Bearer {unknown}"}).status_code == 401
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+    sent = "\n".join(parameters)
+    for token in (scim.token, unknown):
+        # The lookup is an indexed equality on the hash, done by the database: no comparison
+        # on the secret itself, so no timing leak about it.
+        assert secret_part(token) not in sent and hash_token(token) in sent
+
+
+def test_a_revoked_token_is_refused_on_its_next_request(app, scim, other_scim):
+    assert scim.get("/Users").status_code == 200
+    with app.app_context():
+        accounts.token_revoke(prefix=TOKEN_PATTERN.match(scim.token)[1])
+    refused = scim.get("/Users")
+    assert refused.status_code == 401 and refused.json["detail"] == "revoked token"
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="scim"'
+    assert other_scim.get("/Users").status_code == 200  # only that token
+
+
+@pytest.fixture
+def app_config():
+    return {"RATE_LIMIT_FAILED_AUTH_BURST": 2}
+
+
+def test_no_token_reaches_a_log_an_event_or_an_error_body(app, client, scim, caplog, monkeypatch):
+    """Requests of every outcome — 200, 201, 400, 404, 401, 429 and an unexpected 500 — with
+    the organization's token, an unknown token and a revoked one."""
+    unknown = generate_token().secret
+    revoked = new_token(app, "Fabrikam")
+    with app.app_context():
+        accounts.token_revoke(prefix=TOKEN_PATTERN.match(revoked)[1])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is on fire")
+
+    caplog.set_level(logging.DEBUG)
+    responses = [
+        scim.get("/Users"), scim.post("/Users", json={"userName": "ava@contoso.com"}),
+        scim.post("/Users", data=b"{", content_type="application/scim+json"), scim.get("/Users/nope"),
+        scim.get(f"/Users?filter=userName%20eq%20%22{scim.token}%22"),
+    ]
+    for token in (unknown, revoked, unknown, revoked):  # the last ones over the failure limit
+        responses.append(client.get("/scim_v2/Users", headers={"Authorization": f"Bearer {token}"}))
+    monkeypatch.setattr(storage, "resource_search", broken)
+    responses.append(scim.get("/Users"))
+
+    assert sorted({response.status_code for response in responses}) == [200, 201, 400, 401, 404, 429, 500]
+    server_error = responses[-1]
+    assert server_error.json["status"] == "500" and "fire" not in server_error.get_data(as_text=True)
+    for token in (scim.token, unknown, revoked):
+        for response in responses:
+            assert secret_part(token) not in response.get_data(as_text=True)
+            assert secret_part(token) not in str(response.headers)
+        assert secret_part(token) not in caplog.text
+        assert secret_part(token) not in everything_stored(app)
+    assert "Bearer" not in caplog.text and "Authorization" not in caplog.text
+
+
+def test_a_token_put_in_the_url_is_redacted_from_the_provisioning_log(app, scim):
+    assert scim.get(f"/Users?access_token={scim.token}&aadOptscim062020").status_code == 200
+    with app.app_context():
+        path = db.session.execute(select(ProvisioningEvent.path)).scalar_one()
+    prefix = TOKEN_PATTERN.match(scim.token)[1]
+    assert path == f"/scim_v2/Users?access_token=jer_{prefix}_[redacted]&aadOptscim062020"
+
+
+def test_redaction_finds_every_token_in_a_text():
+    first, second = generate_token(), generate_token()
+    redacted = redact_tokens(f"a={first.secret}&b={second.secret};{first.secret}")
+    assert secret_part(first.secret) not in redacted and secret_part(second.secret) not in redacted
+    assert redacted.count("[redacted]") == 3 and first.prefix in redacted
+
+
+def test_error_pages_do_not_echo_request_headers(app, client):
+    secret = "Bearer jer_00000000_" + "s" * 43
+    for path in ("/no-such-page", "/scim_v2/no-such-endpoint", "/static/../../etc/passwd"):
+        response = client.get(path, headers={"Authorization": secret, "Cookie": "session=stolen-cookie"})
+        assert response.status_code in (302, 401, 404)
+        body = response.get_data(as_text=True)
+        assert "s" * 43 not in body and "stolen-cookie" not in body and "Traceback" not in body
+
+
+def test_the_token_table_is_not_reachable_through_a_filter(scim):
+    # Filters are translated attribute by attribute against the schema, never into free SQL.
+    for attribute in ("secret_hash", "scim_tokens.secret_hash", "password", "urn:x:secret_hash"):
+        response = scim.get(f"/Users?filter={attribute}%20pr")
+        assert response.status_code == 400 and response.json["scimType"] == "invalidFilter"
+
+
+def test_init_keeps_the_instance_folder_private(tmp_path):
+    instance = tmp_path / "instance"
+    app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'jericho.sqlite3'}"}, instance_path=instance)
+    result = app.test_cli_runner().invoke(args=["jericho", "init"])
+    assert result.exit_code == 0, result.output
+    # The secret key and the SQLite database (the directory, token hashes) live there.
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
