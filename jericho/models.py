@@ -180,6 +180,22 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class NestedGroup(db.Model):
+    """A group that is a direct member of another group. Entra sends one when both groups are
+    assigned to the app (a nested group's own members are never expanded)."""
+
+    __tablename__ = "nested_groups"
+    __table_args__ = (Index("ix_nested_groups_member_group", "member_group_pk", "group_pk"),)
+
+    group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    member_group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ProvisioningEvent(db.Model):
     """One request received under /scim_v2. Never holds a token or a header; `organization_id` is
     empty when the request carried no valid token."""

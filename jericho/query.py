@@ -15,9 +15,10 @@ from typing import Any, Callable
 
 from sqlalchemy import Numeric, and_, cast, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import Group, Membership, User, UserEmail
+from .models import Group, Membership, NestedGroup, User, UserEmail
 from .scim.errors import InvalidFilter, InvalidValue
 from .scim.filter import And, Comparison, Expr, Not, Or, Present, ValueFilter
 from .scim.paths import AttrPath
@@ -233,12 +234,18 @@ class _Translator(_Logic):
         return exists(membership)
 
     def _members(self, expr) -> ColumnElement:
-        membership = select(Membership.group_pk).where(Membership.group_pk == Group.pk)
+        # Members are users (memberships) or groups (nested_groups).
+        member_group = aliased(Group)
+        users = select(Membership.group_pk).where(Membership.group_pk == Group.pk)
+        groups = select(NestedGroup.group_pk).where(NestedGroup.group_pk == Group.pk)
         if isinstance(expr, Comparison):
-            membership = membership.join(User, User.pk == Membership.user_pk).where(
+            users = users.join(User, User.pk == Membership.user_pk).where(
                 _compare(User.id, expr.op, expr.value, _STRING_EXACT)
             )
-        return exists(membership)
+            groups = groups.join(member_group, member_group.pk == NestedGroup.member_group_pk).where(
+                _compare(member_group.id, expr.op, expr.value, _STRING_EXACT)
+            )
+        return or_(exists(users), exists(groups))
 
     def _schemas(self, expr) -> ColumnElement:
         # The core schema is always present; an extension is present when its attributes are.

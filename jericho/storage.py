@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from . import query
 from .database import writes
 from .extensions import db
-from .models import Group, Membership, User, UserEmail, utcnow
+from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
 from .scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
 from .scim.filter import Expr
 from .scim.patch import MemberChange, PatchOperation, apply_patch
@@ -335,10 +335,30 @@ def _label(row: Row) -> str:
 
 
 def _resource_type(row: Row) -> ResourceType:
-    return USER if isinstance(row, User) else GROUP
+    return _resource_type_of(type(row))
+
+
+def _resource_type_of(model: type[User] | type[Group]) -> ResourceType:
+    return USER if model is User else GROUP
 
 
 # -- members ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _MemberKind:
+    """Users and groups can both be members (RFC 7643 §4.2 members.type); each has its table."""
+
+    model: type[User] | type[Group]
+    link: type[Membership] | type[NestedGroup]
+    column: str  # the link's column naming the member
+    type: str  # members.type
+
+
+_MEMBER_KINDS = (
+    _MemberKind(User, Membership, "user_pk", "User"),
+    _MemberKind(Group, NestedGroup, "member_group_pk", "Group"),
+)
 
 
 def _apply_member_changes(group: Group, changes: list[MemberChange], change: Change, max_members: int) -> None:
@@ -347,9 +367,10 @@ def _apply_member_changes(group: Group, changes: list[MemberChange], change: Cha
             raise TooMany(f"at most {max_members} members can be changed in one request")
         if member_change.kind in ("remove_all", "replace"):
             change.members_cleared = True
-            change.members_removed += db.session.execute(
-                delete(Membership).where(Membership.group_pk == group.pk)
-            ).rowcount
+            for kind in _MEMBER_KINDS:
+                change.members_removed += db.session.execute(
+                    delete(kind.link).where(kind.link.group_pk == group.pk)
+                ).rowcount
         if member_change.kind in ("add", "replace"):
             change.members_added += _add_members(group, member_change.ids)
         if member_change.kind == "remove":
@@ -357,50 +378,63 @@ def _apply_member_changes(group: Group, changes: list[MemberChange], change: Cha
 
 
 def _add_members(group: Group, ids: Iterable[str]) -> int:
-    pks = _user_pks(group.organization_id, ids, required=True)
+    members = _member_pks(group.organization_id, ids, required=True)
+    if group.pk in members[Group]:
+        raise InvalidValue(f"group {group.id} cannot be a member of itself")
     added = 0
-    for chunk in _chunks(list(pks)):
-        existing = set(
-            db.session.execute(
-                select(Membership.user_pk).where(
-                    Membership.group_pk == group.pk, Membership.user_pk.in_(chunk)
-                )
-            ).scalars()
-        )
-        new = [{"group_pk": group.pk, "user_pk": pk, "created_at": utcnow()} for pk in chunk if pk not in existing]
-        if new:
-            db.session.execute(_insert_ignoring_duplicates(Membership), new)
-            added += len(new)
+    for kind in _MEMBER_KINDS:
+        column = getattr(kind.link, kind.column)
+        for chunk in _chunks(members[kind.model]):
+            existing = set(
+                db.session.execute(
+                    select(column).where(kind.link.group_pk == group.pk, column.in_(chunk))
+                ).scalars()
+            )
+            new = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk if pk not in existing]
+            if new:
+                db.session.execute(_insert_ignoring_duplicates(kind.link), new)
+                added += len(new)
     return added
 
 
 def _remove_members(group: Group, ids: Iterable[str]) -> int:
     # Removing a member that is not there (or no longer exists) is a no-op: Entra retries.
+    members = _member_pks(group.organization_id, ids, required=False)
     removed = 0
-    for chunk in _chunks(list(_user_pks(group.organization_id, ids, required=False))):
-        removed += db.session.execute(
-            delete(Membership).where(Membership.group_pk == group.pk, Membership.user_pk.in_(chunk))
-        ).rowcount
+    for kind in _MEMBER_KINDS:
+        column = getattr(kind.link, kind.column)
+        for chunk in _chunks(members[kind.model]):
+            removed += db.session.execute(
+                delete(kind.link).where(kind.link.group_pk == group.pk, column.in_(chunk))
+            ).rowcount
     return removed
 
 
-def _user_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> list[int]:
+def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> dict[type, list[int]]:
+    """The primary keys of the users and groups with these ids, by model."""
     wanted = list(dict.fromkeys(ids))
-    found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
-        statement = select(User.id, User.pk).where(_same_organization(User, organization_id), User.id.in_(chunk))
-        if required:
-            # Users about to become members are locked against deletion until this write
-            # commits, so a concurrent DELETE either commits first (and the id is missing here)
-            # or waits; without it, the membership insert would fail its foreign key
-            # (PostgreSQL; SQLite has one writer).
-            statement = statement.with_for_update(read=True, key_share=True)
-        found.update(db.session.execute(statement).all())
-    missing = [member_id for member_id in wanted if member_id not in found]
-    if required and missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise InvalidValue(f"no user with id {shown} in this organization; members must be existing users")
-    return [found[member_id] for member_id in wanted if member_id in found]
+    found: dict[type, dict[str, int]] = {}
+    remaining = wanted
+    for kind in _MEMBER_KINDS:
+        found[kind.model] = {}
+        for chunk in _chunks(remaining):
+            statement = select(kind.model.id, kind.model.pk).where(
+                _same_organization(kind.model, organization_id), kind.model.id.in_(chunk)
+            )
+            if required:
+                # Resources about to become members are locked against deletion until this write
+                # commits, so a concurrent DELETE either commits first (and the id is missing here)
+                # or waits; without it, the link insert would fail its foreign key (PostgreSQL;
+                # SQLite has one writer).
+                statement = statement.with_for_update(read=True, key_share=True)
+            found[kind.model].update(db.session.execute(statement).all())
+        remaining = [member_id for member_id in remaining if member_id not in found[kind.model]]
+    if required and remaining:
+        shown = ", ".join(remaining[:5]) + (f" and {len(remaining) - 5} more" if len(remaining) > 5 else "")
+        raise InvalidValue(
+            f"no user or group with id {shown} in this organization; members must exist before they are added"
+        )
+    return {model: list(pks.values()) for model, pks in found.items()}
 
 
 def _same_organization(model, organization_id: int):
@@ -495,19 +529,23 @@ def _groups_of(rows: list[User], base_url: str) -> dict[int, list[dict]]:
 
 def _members_of(rows: list[Group], base_url: str) -> dict[int, list[dict]]:
     by_group: dict[int, list[dict]] = {}
-    for chunk in _chunks([row.pk for row in rows]):
-        for group_pk, user_id, display_name, user_name in db.session.execute(
-            select(Membership.group_pk, User.id, User.display_name, User.user_name)
-            .join(User, User.pk == Membership.user_pk)
-            .where(Membership.group_pk.in_(chunk))
-            .order_by(Membership.group_pk, User.pk)
-        ):
-            by_group.setdefault(group_pk, []).append(
-                {
-                    "value": user_id,
-                    "$ref": f"{base_url}/Users/{user_id}",
-                    "type": "User",
-                    "display": display_name or user_name,
-                }
-            )
+    for kind in _MEMBER_KINDS:
+        member = kind.model
+        column = getattr(kind.link, kind.column)
+        display = member.display_name if member is Group else func.coalesce(User.display_name, User.user_name)
+        for chunk in _chunks([row.pk for row in rows]):
+            for group_pk, member_id, member_display in db.session.execute(
+                select(kind.link.group_pk, member.id, display)
+                .join(member, member.pk == column)
+                .where(kind.link.group_pk.in_(chunk))
+                .order_by(kind.link.group_pk, member.pk)
+            ):
+                by_group.setdefault(group_pk, []).append(
+                    {
+                        "value": member_id,
+                        "$ref": f"{base_url}{_resource_type_of(member).endpoint}/{member_id}",
+                        "type": kind.type,
+                        "display": member_display,
+                    }
+                )
     return by_group

@@ -188,3 +188,35 @@ def test_root_search_spans_resource_types(scim):
 def test_unsupported_member_filters_are_invalid_filter(scim, filter_text):
     response = scim.get("/Groups", query_string={"filter": filter_text})
     assert response.status_code == 400 and response.get_json()["scimType"] == "invalidFilter"
+
+
+def test_a_group_can_be_a_member_of_another_group(scim):
+    """Entra adds an assigned nested group to its parent by id (ENTRA.md §3.8)."""
+    users = make_users(scim, 1)
+    child = make_group(scim, "Finance EMEA", members=users)
+    parent = make_group(scim, "Finance")
+    response = patch(scim, parent["id"], {"op": "Add", "path": "members",
+                                           "value": [{"value": child["id"]}, {"value": users[0]}]})
+    assert response.status_code == 204
+    members = scim.get(f"/Groups/{parent['id']}").get_json()["members"]
+    assert {(m["value"], m["type"]) for m in members} == {(child["id"], "Group"), (users[0], "User")}
+    nested = next(m for m in members if m["type"] == "Group")
+    assert nested["display"] == "Finance EMEA" and nested["$ref"].endswith(f"/Groups/{child['id']}")
+    query = f'/Groups?filter=id eq "{parent["id"]}" and members eq "{child["id"]}"&attributes=id'
+    assert scim.get(query).get_json()["totalResults"] == 1
+
+    assert patch(scim, parent["id"], {"op": "Remove", "path": "members", "value": [{"value": child["id"]}]}).status_code == 204
+    assert member_ids(scim, parent["id"]) == [users[0]]
+
+
+def test_deleting_a_nested_group_removes_it_from_its_parent(scim):
+    child = make_group(scim, "Child")
+    parent = make_group(scim, "Parent", members=[child["id"]])
+    assert scim.delete(f"/Groups/{child['id']}").status_code == 204
+    assert member_ids(scim, parent["id"]) == []
+
+
+def test_a_group_cannot_be_its_own_member(scim):
+    group = make_group(scim)
+    response = patch(scim, group["id"], {"op": "add", "path": "members", "value": [{"value": group["id"]}]})
+    assert response.status_code == 400 and response.get_json()["scimType"] == "invalidValue"
