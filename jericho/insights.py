@@ -297,7 +297,7 @@ CAUSES: tuple[Cause, ...] = (
         "Entra adds members by the id this server gave the user; that user is missing here (never "
         "provisioned, or deleted). Check that the member is assigned to the app and in scope; after "
         "fixing, Restart provisioning in Entra so memberships are sent again."),
-          statuses=_codes(400), resource_types=("Group",), detail_prefix="no user with id"),
+          statuses=_codes(400), resource_types=("Group",), detail_prefix="no user or group with id"),
     Cause("unsupported_filter", "A query this server cannot answer", (
         'Matching attributes in Entra must be userName, externalId or emails[type eq "work"].value '
         "for users and displayName for groups (Provisioning > Mappings > the object > Matching "

@@ -220,7 +220,7 @@ def test_users_here_but_no_request_in_the_log_is_stale():
     (dict(status=409, scim_type="uniqueness"), "user_conflict"),
     (dict(status=409, resource_type="Group", scim_type="uniqueness"), "group_conflict"),
     (dict(status=400, operation="members", resource_type="Group", scim_type="invalidValue",
-          error_detail="no user with id 42 in this organization"), "missing_member"),
+          error_detail="no user or group with id 42 in this organization"), "missing_member"),
     (dict(status=400, operation="lookup", scim_type="invalidFilter"), "unsupported_filter"),
     (dict(status=404, operation="delete"), "already_deleted"),
     (dict(status=404, operation="update", resource_type="Group"), "unknown_object"),
