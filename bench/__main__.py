@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
-    report.write(results, outcome, machine, "python -m bench " + " ".join(argv), started)
+    report.write(results, outcome, machine, " ".join(["python -m bench", *argv]), started)
     print(f"results written to {results}", file=sys.stderr)
     return 0
 

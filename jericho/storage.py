@@ -385,15 +385,11 @@ def _add_members(group: Group, ids: Iterable[str]) -> int:
     for kind in _MEMBER_KINDS:
         column = getattr(kind.link, kind.column)
         for chunk in _chunks(members[kind.model]):
-            existing = set(
-                db.session.execute(
-                    select(column).where(kind.link.group_pk == group.pk, column.in_(chunk))
-                ).scalars()
-            )
-            new = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk if pk not in existing]
-            if new:
-                db.session.execute(_insert_ignoring_duplicates(kind.link), new)
-                added += len(new)
+            # Existing members are skipped by the primary key, one probe per row; only the new
+            # rows come back. (A separate "which are members already" query lets PostgreSQL,
+            # before its statistics exist, read every member of the group.)
+            rows = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk]
+            added += len(db.session.execute(_insert_ignoring_duplicates(kind.link).returning(column), rows).all())
     return added
 
 
