@@ -150,7 +150,7 @@ def read(collection: str, scim_id: str):
     resource = storage.resource_read(
         g.organization_id, resource_type, scim_id, base_url=tenant_url(), expand=_expand(attributes, excluded)
     )
-    if storage.version_matches(_version(resource), request.headers.get("If-None-Match")):
+    if storage.version_matches(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return _no_content(304, ETag=resource["meta"]["version"])
     selected = select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, resource)
@@ -398,10 +398,6 @@ def _found(document: dict | None, what: str) -> dict:
     if document is None:
         raise NotFound(f"no {what}")
     return document
-
-
-def _version(resource: dict) -> int:
-    return int(resource["meta"]["version"].removeprefix('W/').strip('"'))
 
 
 def _resource_response(payload: dict, resource: dict, *, status: int = 200) -> Response:

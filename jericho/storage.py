@@ -225,8 +225,9 @@ def check_version(version: int, if_match: str | None) -> None:
         raise PreconditionFailed(f'the resource has changed; its current version is W/"{version}"')
 
 
-def version_matches(version: int, if_none_match: str | None) -> bool:
-    return bool(if_none_match) and (if_none_match.strip() == "*" or version in _versions(if_none_match))
+def version_matches(etag: str, if_none_match: str | None) -> bool:
+    """Whether `If-None-Match` names the resource's ETag (`meta.version`)."""
+    return bool(if_none_match) and (if_none_match.strip() == "*" or bool(_versions(etag) & _versions(if_none_match)))
 
 
 def _versions(header: str) -> set[int]:
