@@ -416,7 +416,7 @@ def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> 
         found[kind.model] = {}
         for chunk in _chunks(remaining):
             statement = select(kind.model.id, kind.model.pk).where(
-                _same_organization(kind.model, organization_id), kind.model.id.in_(chunk)
+                query.with_ids(kind.model, organization_id, chunk)
             )
             if required:
                 # Resources about to become members are locked against deletion until this write
@@ -432,13 +432,6 @@ def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> 
             f"no user or group with id {shown} in this organization; members must exist before they are added"
         )
     return {model: list(pks.values()) for model, pks in found.items()}
-
-
-def _same_organization(model, organization_id: int):
-    """The tenant condition beside a list of ids, written so that no index serves it: otherwise
-    SQLite (which has no statistics until ANALYZE) walks an (organization_id, ...) index through
-    every row of the organization instead of looking each id up in its unique index."""
-    return model.organization_id + 0 == organization_id
 
 
 def _insert_ignoring_duplicates(model):
@@ -490,7 +483,7 @@ def _managers(rows: list[User]) -> dict[str, User]:
         return {}
     organization_id = rows[0].organization_id
     found = db.session.execute(
-        select(User).where(_same_organization(User, organization_id), User.id.in_(ids))
+        select(User).where(query.with_ids(User, organization_id, ids))
     ).scalars()
     return {user.id: user for user in found}
 
