@@ -18,13 +18,14 @@ from sqlalchemy import (
     BigInteger, ColumnElement, Integer, and_, case, cast, exists, func, literal_column, or_, select,
 )
 
-from . import insights, query
+from . import insights
 from .extensions import db
 from .insights import (
     CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, FirstSync, Person,
 )
 from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail
 from .onboarding import user_name_problem, work_email
+from .query import with_ids
 
 PAGE_SIZE = 50
 # Numbers from the query string beyond these are answered as "nothing there", not sent to SQL
@@ -762,7 +763,7 @@ def object_names(organization_id: int, events: list[ProvisioningEvent]) -> dict[
         ids = {e.resource_id for e in events if e.resource_type == resource_type and e.resource_id}
         if ids:
             names.update(((resource_type, scim_id), name) for scim_id, name in db.session.execute(
-                select(model.id, label).where(query.with_ids(model, organization_id, ids))))
+                select(model.id, label).where(with_ids(model, organization_id, ids))))
     return names
 
 
@@ -882,7 +883,7 @@ def _manager_names(organization_id: int, users: list[User]) -> dict[str, str]:
     if not ids:
         return {}
     return dict(db.session.execute(
-        select(User.id, User.user_name).where(query.with_ids(User, organization_id, ids))
+        select(User.id, User.user_name).where(with_ids(User, organization_id, ids))
     ).all())
 
 
