@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, database, errors, provisioning_log, scim_api, status, tokens, web, wizard
+from . import auth, cli, database, errors, provisioning_log, rate_limits, scim_api, status, tokens, web, wizard
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +106,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
+    rate_limits.init_app(app)
     scim_api.init_app(app)
     auth.init_app(app)
     web.init_app(app)

@@ -47,5 +47,9 @@ TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# Seconds a provisioning log entry may wait to be stored with others in one write
+# (jericho/provisioning_log.py); 0 writes each one before its request is answered.
+PROVISIONING_LOG_FLUSH_SECONDS = 0.2
+
 # Days of provisioning log kept (0 keeps everything); older requests are pruned in the background.
 PROVISIONING_LOG_RETENTION_DAYS = 30

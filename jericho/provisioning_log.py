@@ -1,20 +1,31 @@
 """The provisioning log: one ProvisioningEvent per request under /scim_v2, in plain words.
 
 Views say what a request is about with `note(...)`; the error handler leaves the SCIM error on
-`g`; after the response is built, one short transaction stores the event. A failure to store it
-is logged and never fails the request. No token, header or member list is ever stored.
+`g`; after the response is built, the event is handed to this process's `EventWriter`. A failure
+to store it is logged and never fails the request. No token, header or member list is ever stored.
+
+The writer stores events in batches, one transaction every PROVISIONING_LOG_FLUSH_SECONDS, from a
+background thread: a request's answer never waits for the log, and a sync's hundreds of requests
+a second cost a few writes instead of one each (SQLite has a single writer). Events reach the
+database within that delay, before this process serves any page, and when the process exits; a
+process killed outright loses at most the last delay's events. At 0, each event is written in
+its own transaction before the answer is sent.
 """
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import insert
 
 from .database import writes
 from .errors import is_scim_request
 from .extensions import db
-from .models import ProvisioningEvent
+from .models import ProvisioningEvent, utcnow
 from .security import redact_tokens
 from .storage import Change
 
@@ -22,11 +33,20 @@ log = logging.getLogger(__name__)
 
 MAX_PATH_LENGTH = 2000
 MAX_DETAIL_LENGTH = 1000
+EXTENSION = "jericho.provisioning_log"
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = EventWriter(app)
     app.before_request(_start)
     app.after_request(_record)
+
+
+def _start() -> None:
+    if is_scim_request():
+        g.provisioning_started = time.perf_counter()
+    else:  # a page may show the log: it shows what this process has received too
+        current_app.extensions[EXTENSION].flush()
 
 
 def note(operation: str, action: str, *, resource_type: str | None = None, resource_id: str | None = None) -> None:
@@ -69,34 +89,26 @@ def _members(count: int) -> str:
     return f"{count} member" if count == 1 else f"{count} members"
 
 
-def _start() -> None:
-    if is_scim_request():
-        g.provisioning_started = time.perf_counter()
-
-
 def _record(response: Response) -> Response:
     if not is_scim_request() or "provisioning_started" not in g:
         return response
     operation, action, resource_type, resource_id = g.get("provisioning_note") or _rejected(response)
     error = g.get("scim_error")
-    event = ProvisioningEvent(
-        organization_id=g.get("organization_id"),
-        token_id=g.get("token_id"),
-        method=_clean(request.method, 10),
-        path=_clean(request.full_path.rstrip("?"), MAX_PATH_LENGTH),
-        status=response.status_code,
-        operation=operation,
-        action=_clean(action, MAX_PATH_LENGTH),
-        resource_type=resource_type,
-        resource_id=_clean(resource_id, 64),
-        scim_type=error.scim_type if error is not None else None,
-        error_detail=_clean(error.detail, MAX_DETAIL_LENGTH) if error is not None else None,
-        duration_ms=round((time.perf_counter() - g.provisioning_started) * 1000, 2),
-    )
-    try:
-        _store(event)
-    except Exception:  # the log must never cost Entra its answer
-        log.exception("could not record a provisioning event")
+    current_app.extensions[EXTENSION].add({
+        "organization_id": g.get("organization_id"),
+        "token_id": g.get("token_id"),
+        "occurred_at": utcnow(),
+        "method": _clean(request.method, 10),
+        "path": _clean(request.full_path.rstrip("?"), MAX_PATH_LENGTH),
+        "status": response.status_code,
+        "operation": operation,
+        "action": _clean(action, MAX_PATH_LENGTH),
+        "resource_type": resource_type,
+        "resource_id": _clean(resource_id, 64),
+        "scim_type": error.scim_type if error is not None else None,
+        "error_detail": _clean(error.detail, MAX_DETAIL_LENGTH) if error is not None else None,
+        "duration_ms": round((time.perf_counter() - g.provisioning_started) * 1000, 2),
+    })
     return response
 
 
@@ -112,6 +124,51 @@ def _rejected(response: Response) -> tuple[str, str, None, None]:
     return "rejected", f"rejected: {reason}", None, None
 
 
+class EventWriter:
+    """This process's pending events (column values), and the thread that stores them."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.delay = float(app.config["PROVISIONING_LOG_FLUSH_SECONDS"])
+        self.pending: list[dict] = []
+        self.pending_lock = threading.Lock()
+        self.flush_lock = threading.Lock()  # one batch at a time, so events are stored in order
+        self.thread_pid: int | None = None  # the process whose thread is running (servers fork)
+
+    def add(self, event: dict) -> None:
+        if not self.delay:
+            self._store([event])
+            return
+        with self.pending_lock:
+            self.pending.append(event)
+            if self.thread_pid != os.getpid():
+                self.thread_pid = os.getpid()
+                threading.Thread(target=self._flush_every_delay, name="jericho-provisioning-log", daemon=True).start()
+                atexit.register(self.flush)
+
+    def flush(self) -> None:
+        with self.flush_lock:
+            with self.pending_lock:
+                batch, self.pending = self.pending, []
+            if batch:
+                self._store(batch)
+
+    def _flush_every_delay(self) -> None:
+        while True:
+            time.sleep(self.delay)
+            self.flush()
+
+    def _store(self, batch: list[dict]) -> None:
+        try:
+            with self.app.app_context():
+                try:
+                    _insert(batch)
+                finally:
+                    db.session.remove()
+        except Exception:  # the log must never cost Entra its answer
+            log.exception("could not record %d provisioning events", len(batch))
+
+
 @writes
-def _store(event: ProvisioningEvent) -> None:
-    db.session.add(event)
+def _insert(batch: list[dict]) -> None:
+    db.session.execute(insert(ProvisioningEvent), batch)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import accounts, rate_limits, storage
 from .errors import SCIM_CONTENT_TYPE, SCIM_PREFIX, is_scim_request
@@ -59,6 +59,9 @@ def tenant_url() -> str:
 # -- authentication --------------------------------------------------------------------------
 
 
+_TOKEN_BY_HASH = select(ScimToken).where(ScimToken.secret_hash == bindparam("secret_hash"))  # built once
+
+
 def authenticate() -> None:
     """`Authorization: Bearer <token>` names the organization (RFC 6750). Runs before routing
     errors are raised, so an unknown path with a valid token is logged for its organization."""
@@ -67,9 +70,7 @@ def authenticate() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         _refuse("missing bearer token")  # the log's wording (app contract)
-    token = db.session.execute(
-        select(ScimToken).where(ScimToken.secret_hash == hash_token(secret.strip()))
-    ).scalar_one_or_none()
+    token = db.session.execute(_TOKEN_BY_HASH, {"secret_hash": hash_token(secret.strip())}).scalar_one_or_none()
     if token is None:
         _refuse("unknown token")
     g.organization_id, g.token_id = token.organization_id, token.id

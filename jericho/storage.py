@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -501,16 +501,20 @@ def _link_manager(resource: dict, managers: dict[str, User], base_url: str) -> N
         }
 
 
+# Built once: it runs on every user Entra looks up.
+_GROUPS_OF_USERS = (
+    select(Membership.user_pk, Group.id, Group.display_name)
+    .join(Group, Group.pk == Membership.group_pk)
+    .where(Membership.user_pk.in_(bindparam("user_pks", expanding=True)))
+    .order_by(Group.display_name_key)
+)
+
+
 def _groups_of(rows: list[User], base_url: str) -> dict[int, list[dict]]:
     """A user's direct groups (RFC 7643 §4.1.2 `groups`, read-only)."""
     by_user: dict[int, list[dict]] = {}
     for chunk in _chunks([row.pk for row in rows]):
-        for user_pk, group_id, display_name in db.session.execute(
-            select(Membership.user_pk, Group.id, Group.display_name)
-            .join(Group, Group.pk == Membership.group_pk)
-            .where(Membership.user_pk.in_(chunk))
-            .order_by(Group.display_name_key)
-        ):
+        for user_pk, group_id, display_name in db.session.execute(_GROUPS_OF_USERS, {"user_pks": chunk}):
             by_user.setdefault(user_pk, []).append(
                 {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": display_name, "type": "direct"}
             )

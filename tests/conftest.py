@@ -25,6 +25,9 @@ def make_app(instance_path, **config: Any):
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
+        # Each request's log entry is stored before its answer, so a test can read it at once;
+        # test_provisioning_log.py covers the batched writer that servers use.
+        "PROVISIONING_LOG_FLUSH_SECONDS": 0,
         "DATABASE_URL": DATABASE_URL or f"sqlite:///{instance_path / 'test.sqlite3'}",
     }
     settings.update(config)

@@ -1,4 +1,13 @@
-"""Every /scim_v2 request leaves one ProvisioningEvent in plain words, without secrets."""
+"""Every /scim_v2 request leaves one ProvisioningEvent in plain words, without secrets; servers
+store them in batches."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jericho import provisioning_log
 from jericho.extensions import db
 from jericho.models import ProvisioningEvent
 
@@ -67,14 +76,13 @@ def test_revoked_token_is_logged_for_its_organization(app, scim):
     assert event.organization_id is not None and event.error_detail == "revoked token"
 
 
-def test_a_failing_log_never_fails_the_request(app, scim, monkeypatch):
-    from jericho import provisioning_log
-
-    def broken(event):
+def test_a_failing_log_never_fails_the_request(app, scim, monkeypatch, caplog):
+    def broken(batch):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(provisioning_log, "_store", broken)
+    monkeypatch.setattr(provisioning_log, "_insert", broken)
     assert scim.get("/Users").status_code == 200
+    assert "could not record 1 provisioning events" in caplog.text
 
 
 def test_token_last_use_is_recorded_at_most_once_a_minute(app, scim):
@@ -87,3 +95,53 @@ def test_token_last_use_is_recorded_at_most_once_a_minute(app, scim):
     with app.app_context():
         assert db.session.execute(db.select(ScimToken.last_used_at)).scalar() == first
     assert first is not None
+
+
+# -- the batched writer (PROVISIONING_LOG_FLUSH_SECONDS > 0, as servers run) ------------------------
+
+BATCHED = pytest.mark.parametrize("app_config", [{"PROVISIONING_LOG_FLUSH_SECONDS": 3600}])
+
+
+@BATCHED
+def test_events_wait_for_the_writer_and_are_stored_together_in_order(app, scim, monkeypatch):
+    batches = []
+    insert = provisioning_log._insert
+    monkeypatch.setattr(provisioning_log, "_insert", lambda batch: batches.append(len(batch)) or insert(batch))
+    scim.get("/Users")
+    scim.post("/Users", json={"userName": "ava@contoso.com"})
+    scim.get("/Groups")
+    assert events(app) == []
+    app.extensions[provisioning_log.EXTENSION].flush()
+    assert batches == [3]
+    assert [e.operation for e in events(app)] == ["list", "create", "list"]
+
+
+@BATCHED
+def test_a_page_shows_what_this_process_has_received(app, scim, client):
+    scim.post("/Users", json={"userName": "ava@contoso.com"})
+    client.get("/sign-in")
+    assert [e.action for e in events(app)] == ["create user ava@contoso.com"]
+
+
+@pytest.mark.parametrize("app_config", [{"PROVISIONING_LOG_FLUSH_SECONDS": 0.05}])
+def test_the_writer_stores_events_on_its_own(app, scim):
+    scim.get("/Users")
+    deadline = time.monotonic() + 10
+    while not events(app) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.operation for e in events(app)] == ["list"]
+
+
+def test_pending_events_are_stored_when_the_process_exits(app, scim, tmp_path):
+    # Another process on the same database, batching, exits at once after one request.
+    script = f"""
+from pathlib import Path
+from conftest import make_app
+app = make_app(Path({str(tmp_path)!r}), PROVISIONING_LOG_FLUSH_SECONDS=3600)
+answer = app.test_client().get("/scim_v2/Users", headers={{"Authorization": "Bearer {scim.token}"}})
+assert answer.status_code == 200, answer.data
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": ":".join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert [e.operation for e in events(app)] == ["list"]

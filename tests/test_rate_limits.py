@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from conftest import new_token
+from conftest import make_app, new_token
 from jericho import accounts, rate_limits
 from jericho.extensions import db
 from jericho.models import ProvisioningEvent
@@ -214,3 +214,53 @@ def test_limits_hold_across_four_gunicorn_workers(app, tmp_path):
     refused = next(reply for reply in good if reply.status == 429)
     assert refused.headers["Content-Type"].startswith("application/scim+json")
     assert refused.json()["status"] == "429" and int(refused.headers["Retry-After"]) > 900
+
+
+# -- leases: a busy token is counted a twentieth of its burst at a time ----------------------------
+
+
+def counted_until(app) -> float:
+    with app.app_context():
+        return db.session.execute(select(RateLimit.tat)).scalar_one()
+
+
+def test_a_process_counts_a_lease_of_requests_with_one_write(app):
+    interval = 1 / app.config["RATE_LIMIT_TOKEN_PER_SECOND"]  # defaults: 50/s, burst 500, lease 25
+    assert admitted(app, [START]) == 1
+    assert counted_until(app) == pytest.approx(START.timestamp() + 25 * interval)
+    assert admitted(app, [START] * 24) == 24
+    assert counted_until(app) == pytest.approx(START.timestamp() + 25 * interval)
+    assert admitted(app, [START]) == 1
+    assert counted_until(app) == pytest.approx(START.timestamp() + 50 * interval)
+
+
+def test_processes_sharing_the_database_admit_exactly_the_burst_together(app, tmp_path):
+    other_process = make_app(tmp_path)  # the same database, its own leases
+    admitted_by_either = sum(admitted(process, [START] * 30) for _ in range(20) for process in (app, other_process))
+    assert admitted_by_either == 500
+
+
+def test_an_unused_lease_lapses_after_a_second(app):
+    interval = 1 / app.config["RATE_LIMIT_TOKEN_PER_SECOND"]
+    admitted(app, [START])
+    later = START + timedelta(seconds=rate_limits.LEASE_SECONDS)
+    assert admitted(app, [later]) == 1
+    assert counted_until(app) == pytest.approx(later.timestamp() + 25 * interval)
+
+
+def test_what_a_lapsed_lease_left_unused_is_given_back(app):
+    interval = 1 / app.config["RATE_LIMIT_TOKEN_PER_SECOND"]
+    admitted(app, [START] * 5)  # a lease of 25, 20 unused
+    later = START + timedelta(seconds=0.2)  # still 0.3 s of counted requests ahead
+    admitted(app, [later + timedelta(seconds=rate_limits.LEASE_SECONDS)])
+    # Lapsed at 1.2 s: nothing ahead of now is left to give back, so a fresh lease of 25 from then.
+    assert counted_until(app) == pytest.approx(later.timestamp() + rate_limits.LEASE_SECONDS + 25 * interval)
+
+
+def test_an_unused_lease_is_given_back_while_still_ahead(app):
+    app.config.update(RATE_LIMIT_TOKEN_PER_SECOND=5, RATE_LIMIT_TOKEN_BURST=500)  # a lease is 5 s
+    admitted(app, [START] * 5)  # 20 of 25 unused
+    later = START + timedelta(seconds=rate_limits.LEASE_SECONDS)
+    admitted(app, [later])
+    # 5 used by 0.2 s each = START + 1 s; then a new lease of 25 from `later` = START + 1 s.
+    assert counted_until(app) == pytest.approx(later.timestamp() + 25 * 0.2)
