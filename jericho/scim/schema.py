@@ -3,6 +3,7 @@ source for path resolution, filtering, validation and the /Schemas documents."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import InvalidPath
 from .paths import AttrPath
@@ -37,7 +38,11 @@ class Attribute:
     description: str = ""
 
     def sub(self, name: str) -> Attribute | None:
-        return _find(self.sub_attributes, name)
+        return self._subs_by_name.get(name.lower())
+
+    @cached_property
+    def _subs_by_name(self) -> dict[str, Attribute]:
+        return _by_name(self.sub_attributes)
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,17 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        return _find(self.attributes, name)
+        return self._by_name.get(name.lower())
+
+    @cached_property
+    def _by_name(self) -> dict[str, Attribute]:
+        return _by_name(self.attributes)
 
 
-def _find(attributes: tuple[Attribute, ...], name: str) -> Attribute | None:
-    # RFC 7643 §2.1: attribute names are case-insensitive.
-    folded = name.lower()
-    return next((attribute for attribute in attributes if attribute.name.lower() == folded), None)
+def _by_name(attributes: tuple[Attribute, ...]) -> dict[str, Attribute]:
+    """Attributes by lower-cased name (RFC 7643 §2.1: names are case-insensitive); built once per
+    schema, since every attribute of every request is looked up."""
+    return {attribute.name.lower(): attribute for attribute in reversed(attributes)}  # the first wins
 
 
 def _multi_valued(name: str, description: str, *, value: Attribute | None = None,
@@ -205,7 +214,7 @@ class ResourceType:
 
     def resolve(self, path: AttrPath) -> tuple[str, Attribute, Attribute | None]:
         for urn, attributes in self._scopes(path.schema):
-            attribute = _find(attributes, path.name)
+            attribute = attributes.get(path.name.lower())
             if attribute is not None:
                 break
         else:
@@ -218,15 +227,18 @@ class ResourceType:
                 f"unknown attribute '{path}': '{attribute.name}' has no sub-attribute '{path.sub}'")
         return urn, attribute, sub
 
-    def _scopes(self, urn: str | None) -> list[tuple[str, tuple[Attribute, ...]]]:
+    def _scopes(self, urn: str | None) -> list[tuple[str, dict[str, Attribute]]]:
+        # Schema URNs compare case-insensitively (RFC 7643 §2.1).
+        if urn is None:
+            return self._all_scopes
+        return [scope for scope in self._all_scopes if scope[0].lower() == urn.lower()]
+
+    @cached_property
+    def _all_scopes(self) -> list[tuple[str, dict[str, Attribute]]]:
         # Unqualified names are looked up in the core schema (with the common attributes), then in
         # each extension (RFC 7644 §3.10), so Entra's unqualified `manager` (ENTRA.md §3.3) is found.
-        # Schema URNs compare case-insensitively (RFC 7643 §2.1).
-        scopes = [(self.schema.id, self.schema.attributes + COMMON_ATTRIBUTES)]
-        scopes += [(extension.id, extension.attributes) for extension in self.extensions]
-        if urn is None:
-            return scopes
-        return [scope for scope in scopes if scope[0].lower() == urn.lower()]
+        return [(self.schema.id, _by_name(self.schema.attributes + COMMON_ATTRIBUTES)),
+                *((extension.id, _by_name(extension.attributes)) for extension in self.extensions)]
 
 
 USER = ResourceType("User", "/Users", USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
