@@ -10,6 +10,7 @@ import pytest
 from jericho import provisioning_log
 from jericho.extensions import db
 from jericho.models import ProvisioningEvent
+from servers import running_server
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -145,3 +146,14 @@ assert answer.status_code == 200, answer.data
                           env={**os.environ, "PYTHONPATH": ":".join(sys.path)})
     assert done.returncode == 0, done.stderr
     assert [e.operation for e in events(app)] == ["list"]
+
+
+def test_a_server_stores_every_pending_event_when_it_stops(app, scim, tmp_path):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with running_server(url, tmp_path, workers=2, config={"PROVISIONING_LOG_FLUSH_SECONDS": 3600}) as server:
+        for _ in range(6):
+            assert server.scim("GET", "/Users", scim.token).status == 200
+        assert events(app) == []
+        server.process.terminate()  # gunicorn's graceful stop
+        server.process.wait(60)
+    assert [e.operation for e in events(app)] == ["list"] * 6
