@@ -140,9 +140,8 @@ def resource_create(
     row = model(organization_id=organization_id, document=document)
     with db.session.no_autoflush:
         _store_document(row, document)
-        _check_unique(row)
     db.session.add(row)
-    _flush_unique(row)
+    _flush_unique(row)  # a new row: the unique index alone tells a duplicate, with no query first
     change = Change("create", resource_type.name, row.id, _label(row))
     if members:
         _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members)
@@ -318,7 +317,7 @@ def _check_unique(row: Row) -> None:
 
 
 def _flush_unique(row: Row) -> None:
-    # Two concurrent creates both pass _check_unique on PostgreSQL; the unique index decides.
+    # The unique index decides between concurrent writers (both may pass _check_unique).
     try:
         db.session.flush()
     except IntegrityError:
