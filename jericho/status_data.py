@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
-from flask import abort
+from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 
@@ -21,7 +21,7 @@ from .extensions import db
 from .insights import (
     CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, FirstSync, Person,
 )
-from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail
+from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail, utcnow
 from .onboarding import user_name_problem, work_email
 from .query import with_ids
 
@@ -165,14 +165,6 @@ class UserCounts:
         return self.active + self.deactivated
 
 
-def user_counts(organization_id: int) -> UserCounts:
-    by_state = dict(db.session.execute(
-        select(User.active, func.count()).where(User.organization_id == organization_id).group_by(User.active)
-    ).all())
-    deleted = select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id))
-    return UserCounts(by_state.get(True, 0), by_state.get(False, 0), db.session.execute(deleted).scalar_one())
-
-
 @dataclass(frozen=True)
 class Counts:
     users: UserCounts
@@ -181,10 +173,57 @@ class Counts:
     memberships: int
 
 
+# Counting 100k users and their memberships takes milliseconds, and the counts change only with
+# a request from Entra, which the log records after the change: each process keeps the counts
+# with the first and last request the log held when they were counted, and counts again when
+# either differs (a new request, or pruning). Counts are kept only once they were made this long
+# after the last request, so a change whose request is logged late is never missed.
+COUNTS_SETTLE = timedelta(minutes=1)
+COUNTS_KEPT = "jericho.status_counts"
+
+
+@dataclass(frozen=True)
+class _KeptCounts:
+    log_ends: tuple
+    counts: Counts
+
+
 def counts_of(organization_id: int) -> Counts:
+    ends = _log_ends(organization_id)
+    kept: dict[int, _KeptCounts] = current_app.extensions.setdefault(COUNTS_KEPT, {})
+    if organization_id in kept and kept[organization_id].log_ends == ends:
+        return kept[organization_id].counts
+    counted_at = utcnow()
+    counts = _count(organization_id)
+    last = ends[-1]
+    if last is None or counted_at >= last[0] + COUNTS_SETTLE:
+        kept[organization_id] = _KeptCounts(ends, counts)
+    return counts
+
+
+def user_counts(organization_id: int) -> UserCounts:
+    return counts_of(organization_id).users
+
+
+def _log_ends(organization_id: int) -> tuple:
+    """The (time, id) of the organization's first and last request: two index probes."""
+    e = ProvisioningEvent
+    return tuple(
+        db.session.execute(select(e.occurred_at, e.id).where(e.organization_id == organization_id)
+                           .order_by(*order).limit(1)).first()
+        for order in ((e.occurred_at, e.id), _newest_first())
+    )
+
+
+def _count(organization_id: int) -> Counts:
     scalar = lambda statement: db.session.execute(statement).scalar_one()  # noqa: E731
+    # Users and deactivated users: the few deactivated are a short range of the state index.
+    users = scalar(select(func.count()).select_from(User).where(User.organization_id == organization_id))
+    deactivated = scalar(select(func.count()).select_from(User).where(
+        User.organization_id == organization_id, User.active.is_(False)))
+    deleted = scalar(select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id)))
     return Counts(
-        users=user_counts(organization_id),
+        users=UserCounts(users - deactivated, deactivated, deleted),
         groups=scalar(select(func.count()).select_from(Group).where(Group.organization_id == organization_id)),
         empty_groups=scalar(select(func.count()).select_from(Group).where(
             Group.organization_id == organization_id, ~exists().where(Membership.group_pk == Group.pk))),
@@ -393,9 +432,14 @@ class UserRow:
     deactivated_at: datetime | None
 
 
-def users_page(organization_id: int, filters: UserFilters) -> tuple[Pagination, list[UserRow]]:
+def users_page(organization_id: int, filters: UserFilters, counts: UserCounts) -> tuple[Pagination, list[UserRow]]:
+    # Without a search, a group or a manager, the number of users is one of `counts`.
+    known = None if filters.q or filters.group or filters.manager else \
+        {"all": counts.users, "active": counts.active, "deactivated": counts.deactivated}[filters.state]
     page = db.paginate(users_statement(organization_id, filters), page=filters.page, per_page=PAGE_SIZE,
-                       error_out=False)
+                       error_out=False, count=known is None)
+    if known is not None:
+        page.total = known
     users = list(page.items)
     pks = [user.pk for user in users]
     groups = dict(db.session.execute(

@@ -43,8 +43,8 @@ def shown(organization_id: int, since: datetime) -> list:
 
 
 def stored_buckets(organization_id: int) -> set[datetime]:
-    return set(db.session.execute(
-        select(ActivityRollup.bucket).where(ActivityRollup.organization_id == organization_id)).scalars())
+    return {activity.moment_of(bucket) for bucket in db.session.execute(
+        select(ActivityRollup.bucket).where(ActivityRollup.organization_id == organization_id)).scalars()}
 
 
 @pytest.fixture
