@@ -14,8 +14,9 @@ import math
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
-    BigInteger, String, ColumnElement, Integer, and_, case, cast, delete, func, insert, literal_column, or_, select,
+    BigInteger, ColumnElement, Integer, String, and_, case, cast, delete, func, insert, literal_column, or_, select,
 )
+from sqlalchemy.exc import IntegrityError
 
 from .database import writes
 from .extensions import db
@@ -141,7 +142,10 @@ def _sealed(organization_id: int, *, since: datetime) -> tuple[datetime, datetim
         return None
     seal = _seal_of(organization_id)
     if seal is None or wanted[0] < seal.sealed_from or wanted[1] > seal.sealed_until or _arrived_late(seal):
-        return _store(organization_id, *wanted)
+        try:
+            return _store(organization_id, *wanted)
+        except IntegrityError:  # another process stored the organization's first buckets meanwhile
+            return _store(organization_id, *wanted)
     return wanted[0], seal.sealed_until
 
 

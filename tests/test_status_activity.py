@@ -112,6 +112,16 @@ def test_buckets_close_by_the_clock_requests_are_written_with(app, scim, log, mo
         assert shown(log, START) == from_the_log(log, START)
 
 
+def test_two_processes_storing_the_first_buckets_at_once(app, log, monkeypatch):
+    with app.app_context():
+        shown(log, START)  # by the other process, committed after this one looked
+        unseen, seal_of = [None, None], activity._seal_of
+        monkeypatch.setattr(activity, "_seal_of", lambda organization_id, **options:
+                            unseen.pop() if unseen else seal_of(organization_id, **options))
+        assert shown(log, START) == from_the_log(log, START)
+        assert unseen == []
+
+
 def test_the_dashboard_errors_match_the_log(app, log):
     with app.app_context():
         dashboard = status_data.dashboard_of(log, now=utcnow(), chart_range=status_data.insights.CHART_RANGES["24h"])
