@@ -92,6 +92,8 @@ class Activity:
     resource_type: str | None
     failed: bool
     count: int
+    cause: str | None = None  # a key of CAUSES, for failed requests
+    example_id: int = 0  # the largest id among them
 
 
 @dataclass
@@ -365,12 +367,19 @@ def merge_error_groups(groups: Iterable[ErrorGroup]) -> list[ErrorGroup]:
         if seen is None:
             merged[group.cause.key] = group
             continue
-        latest = group if group.last_seen >= seen.last_seen else seen
         merged[group.cause.key] = ErrorGroup(
             group.cause, seen.count + group.count, min(seen.first_seen, group.first_seen),
-            latest.last_seen, latest.example_id,
+            max(seen.last_seen, group.last_seen), max(seen.example_id, group.example_id),
         )
     return sorted(merged.values(), key=lambda g: (g.cause.harmless, -g.count, g.cause.key))
+
+
+def error_groups_of(activity: Iterable[Activity]) -> list[ErrorGroup]:
+    """The failed requests among `activity`, grouped by cause as the log's aggregate groups them."""
+    return merge_error_groups(
+        ErrorGroup(CAUSES_BY_KEY[item.cause], item.count, item.first, item.last, item.example_id)
+        for item in activity if item.failed
+    )
 
 
 # --- Health -----------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ as Entra's own provisioning logs with a premium licence; 0 keeps everything) are
 Deletion runs in small batches, each its own short transaction with a pause after it, so a SCIM
 request that needs the database's write lock (SQLite has one) waits for one batch at most. It
 runs from `flask --app app jericho prune-log` (for cron) and, on its own, in a background thread
-of each server process about once an hour — never inside a request.
+of each server process about once an hour — never inside a request. The dashboard's stored counts
+of the buckets it pruned are forgotten with them.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flask import Flask, Response, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 
+from . import activity
 from .cli import jericho_cli, user_errors
 from .database import writes
 from .extensions import db
@@ -74,7 +76,14 @@ def prune_log(*, now: datetime, days: int, batch_size: int = BATCH_SIZE, pause: 
             if count < batch_size:
                 break
             time.sleep(pause)
+    if deleted:
+        _forget_rollups(cutoff)
     return deleted
+
+
+@writes
+def _forget_rollups(cutoff: datetime) -> None:
+    activity.forget_before(cutoff)
 
 
 @writes

@@ -74,12 +74,13 @@ def dashboard():
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    page, rows = status_data.users_page(organization_id(), filters)
+    counts = status_data.user_counts(organization_id())
+    page, rows = status_data.users_page(organization_id(), filters, counts)
     return render_template(
         "status/users.html", filters=filters, page=page, rows=rows,
         groups=status_data.group_choices(organization_id()),
         manager=status_data.user_of(organization_id(), filters.manager) if filters.manager else None,
-        counts=status_data.user_counts(organization_id()),
+        counts=counts,
     )
 
 

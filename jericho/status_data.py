@@ -1,10 +1,9 @@
-"""The queries behind the sync status pages and exports, read-only, each scoped to one
-organization.
+"""The queries behind the sync status pages and exports, each scoped to one organization.
 
 Pages stay fast at 100k users, 1k groups and 1M requests in the log: every list is paginated in
 SQL on an index, whatever a page shows beside its rows is loaded for the whole page in one query,
-and the dashboard counts a bounded part of the log in SQL, in ten-minute buckets, instead of
-reading it.
+and the dashboard counts a bounded part of the log in ten-minute buckets, each closed bucket once
+(activity.py), instead of reading it.
 """
 from __future__ import annotations
 
@@ -12,18 +11,17 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
-from flask import abort
+from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import (
-    BigInteger, ColumnElement, Integer, and_, case, cast, exists, func, literal_column, or_, select,
-)
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 
-from . import insights
+from . import activity, insights
+from .activity import FAILED, cause_condition
 from .extensions import db
 from .insights import (
     CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, FirstSync, Person,
 )
-from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail
+from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail, utcnow
 from .onboarding import user_name_problem, work_email
 from .query import with_ids
 
@@ -41,8 +39,6 @@ MAPPING_SAMPLE = 200
 # scim_api.authenticate's detail for a bearer token that matches none.
 UNKNOWN_TOKEN = "unknown token"
 
-# Literal, not bound, so both databases can match the partial index on failed requests.
-FAILED = ProvisioningEvent.status >= literal_column("400")
 SUCCEEDED = ProvisioningEvent.status < literal_column("400")
 
 
@@ -53,12 +49,14 @@ def event_branches(organization_id: int) -> list[ColumnElement]:
     it is the only organization, requests with a token that matched none — its Entra with a
     mistyped Secret Token, since Entra always sends one. Requests without any token are never
     shown: they do not come from Entra. Ordered reads query each part and merge."""
-    branches = [ProvisioningEvent.organization_id == organization_id]
+    return [ProvisioningEvent.organization_id == organization_id, *unknown_token_branches()]
+
+
+def unknown_token_branches() -> list[ColumnElement]:
     only_one = db.session.execute(select(func.count(Organization.id))).scalar_one() == 1
     if only_one:
-        branches.append(and_(ProvisioningEvent.organization_id.is_(None),
-                             ProvisioningEvent.error_detail == UNKNOWN_TOKEN))
-    return branches
+        return [and_(ProvisioningEvent.organization_id.is_(None), ProvisioningEvent.error_detail == UNKNOWN_TOKEN)]
+    return []
 
 
 def event_scope(organization_id: int) -> ColumnElement:
@@ -94,7 +92,6 @@ def latest_change(organization_id: int) -> ProvisioningEvent | None:
 
 # --- Aggregates over time ---------------------------------------------------------------------
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # The dashboard counts at most this many of the latest requests, and a text search (which no
 # index serves) looks through at most SEARCH_LIMIT, so a page costs the same on a log of any size
 # and density (an initial sync sends up to 25 requests a second).
@@ -102,20 +99,16 @@ ACTIVITY_LIMIT = 50_000
 SEARCH_LIMIT = 200_000
 
 
-def _epoch_bucket() -> ColumnElement:
-    seconds = int(insights.ACTIVITY_BUCKET.total_seconds())
-    if db.engine.dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", ProvisioningEvent.occurred_at) / seconds), BigInteger)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC.
-    return cast(func.strftime("%s", ProvisioningEvent.occurred_at), Integer) // seconds
-
-
-def latest_floor(organization_id: int, count: int, *, since: datetime | None = None) -> datetime | None:
-    """The time of the `count`-th latest request (since `since`), None when there are fewer: one
-    walk down the (organization_id, occurred_at) index."""
+def latest_floor(
+    organization_id: int, count: int, *, since: datetime | None = None, until: datetime | None = None,
+) -> datetime | None:
+    """The time of the `count`-th latest request (since `since`, before `until`), None when there
+    are fewer: one walk down the (organization_id, occurred_at) index."""
     conditions = [ProvisioningEvent.organization_id == organization_id]
     if since is not None:
         conditions.append(ProvisioningEvent.occurred_at >= since)
+    if until is not None:
+        conditions.append(ProvisioningEvent.occurred_at < until)
     return db.session.execute(
         select(ProvisioningEvent.occurred_at).where(*conditions)
         .order_by(ProvisioningEvent.occurred_at.desc()).offset(count - 1).limit(1)
@@ -124,40 +117,13 @@ def latest_floor(organization_id: int, count: int, *, since: datetime | None = N
 
 def activity_of(organization_id: int, *, since: datetime) -> list[Activity]:
     """The requests since `since`, counted by bucket, kind and outcome."""
-    failed = case((FAILED, 1), else_=0)
-    # Grouped by the subquery's columns: PostgreSQL does not see two renderings of an
-    # expression with bound parameters as the same expression.
-    rows = select(
-        _epoch_bucket().label("bucket"), ProvisioningEvent.occurred_at, ProvisioningEvent.operation,
-        ProvisioningEvent.resource_type, failed.label("failed"),
-    ).where(event_scope(organization_id), ProvisioningEvent.occurred_at >= since).subquery()
-    grouped = db.session.execute(
-        select(rows.c.bucket, func.min(rows.c.occurred_at), func.max(rows.c.occurred_at),
-               rows.c.operation, rows.c.resource_type, rows.c.failed, func.count())
-        .group_by(rows.c.bucket, rows.c.operation, rows.c.resource_type, rows.c.failed)
-    )
-    return [
-        Activity(EPOCH + int(bucket) * insights.ACTIVITY_BUCKET, first, last, operation, resource_type,
-                 bool(failed), count)
-        for bucket, first, last, operation, resource_type, failed, count in grouped
-    ]
+    return activity.own_activity(organization_id, since=since) + _unknown_token_activity(since=since)
 
 
-def _cause_condition(cause: insights.Cause) -> ColumnElement:
-    """The SQL twin of Cause.matches; never NULL, so it can be negated."""
-    e = ProvisioningEvent
-    resource_type, scim_type, detail = (
-        func.coalesce(column, "") for column in (e.resource_type, e.scim_type, e.error_detail))
-    conditions = [or_(*(and_(e.status >= low, e.status < high) for low, high in cause.statuses))]
-    if cause.operations:
-        conditions.append(e.operation.in_(cause.operations))
-    if cause.resource_types is not None:
-        conditions.append(resource_type.in_([t or "" for t in cause.resource_types]))
-    if cause.scim_types:
-        conditions.append(scim_type.in_(cause.scim_types))
-    if cause.detail_prefix is not None:
-        conditions.append(detail.startswith(cause.detail_prefix, autoescape=True))
-    return and_(*conditions)
+def _unknown_token_activity(*, since: datetime) -> list[Activity]:
+    # Counted from the log on each view: the failed-authentication rate limit keeps them few.
+    return [item for branch in unknown_token_branches()
+            for item in activity.counted(branch, ProvisioningEvent.occurred_at >= since)]
 
 
 def cause_filter(key: str) -> ColumnElement:
@@ -165,16 +131,15 @@ def cause_filter(key: str) -> ColumnElement:
     conditions = [FAILED]
     for cause in CAUSES:
         if cause.key == key:
-            conditions.append(_cause_condition(cause))
+            conditions.append(cause_condition(cause))
             break
-        conditions.append(~_cause_condition(cause))
+        conditions.append(~cause_condition(cause))
     return and_(*conditions)
 
 
 def error_groups(organization_id: int, *conditions) -> list[ErrorGroup]:
     """Failed requests (within `conditions`) grouped by cause, in one aggregate."""
-    cause = case(*[(_cause_condition(c), c.key) for c in CAUSES], else_="other")
-    rows = select(cause.label("cause"), ProvisioningEvent.occurred_at, ProvisioningEvent.id).where(
+    rows = select(activity.cause_key().label("cause"), ProvisioningEvent.occurred_at, ProvisioningEvent.id).where(
         event_scope(organization_id), FAILED, *conditions
     ).subquery()
     grouped = db.session.execute(
@@ -200,14 +165,6 @@ class UserCounts:
         return self.active + self.deactivated
 
 
-def user_counts(organization_id: int) -> UserCounts:
-    by_state = dict(db.session.execute(
-        select(User.active, func.count()).where(User.organization_id == organization_id).group_by(User.active)
-    ).all())
-    deleted = select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id))
-    return UserCounts(by_state.get(True, 0), by_state.get(False, 0), db.session.execute(deleted).scalar_one())
-
-
 @dataclass(frozen=True)
 class Counts:
     users: UserCounts
@@ -216,10 +173,57 @@ class Counts:
     memberships: int
 
 
+# Counting 100k users and their memberships takes milliseconds, and the counts change only with
+# a request from Entra, which the log records after the change: each process keeps the counts
+# with the first and last request the log held when they were counted, and counts again when
+# either differs (a new request, or pruning). Counts are kept only once they were made this long
+# after the last request, so a change whose request is logged late is never missed.
+COUNTS_SETTLE = timedelta(minutes=1)
+COUNTS_KEPT = "jericho.status_counts"
+
+
+@dataclass(frozen=True)
+class _KeptCounts:
+    log_ends: tuple
+    counts: Counts
+
+
 def counts_of(organization_id: int) -> Counts:
+    ends = _log_ends(organization_id)
+    kept: dict[int, _KeptCounts] = current_app.extensions.setdefault(COUNTS_KEPT, {})
+    if organization_id in kept and kept[organization_id].log_ends == ends:
+        return kept[organization_id].counts
+    counted_at = utcnow()
+    counts = _count(organization_id)
+    last = ends[-1]
+    if last is None or counted_at >= last[0] + COUNTS_SETTLE:
+        kept[organization_id] = _KeptCounts(ends, counts)
+    return counts
+
+
+def user_counts(organization_id: int) -> UserCounts:
+    return counts_of(organization_id).users
+
+
+def _log_ends(organization_id: int) -> tuple:
+    """The (time, id) of the organization's first and last request: two index probes."""
+    e = ProvisioningEvent
+    return tuple(
+        db.session.execute(select(e.occurred_at, e.id).where(e.organization_id == organization_id)
+                           .order_by(*order).limit(1)).first()
+        for order in ((e.occurred_at, e.id), _newest_first())
+    )
+
+
+def _count(organization_id: int) -> Counts:
     scalar = lambda statement: db.session.execute(statement).scalar_one()  # noqa: E731
+    # Users and deactivated users: the few deactivated are a short range of the state index.
+    users = scalar(select(func.count()).select_from(User).where(User.organization_id == organization_id))
+    deactivated = scalar(select(func.count()).select_from(User).where(
+        User.organization_id == organization_id, User.active.is_(False)))
+    deleted = scalar(select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id)))
     return Counts(
-        users=user_counts(organization_id),
+        users=UserCounts(users - deactivated, deactivated, deleted),
         groups=scalar(select(func.count()).select_from(Group).where(Group.organization_id == organization_id)),
         empty_groups=scalar(select(func.count()).select_from(Group).where(
             Group.organization_id == organization_id, ~exists().where(Membership.group_pk == Group.pk))),
@@ -243,16 +247,34 @@ def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_reques
     # The window ends at the last request, so the cycles before a long silence still show.
     until = min(now, last_request.occurred_at) if last_request else now
     asked = until - span
-    window_start = max(asked, latest_floor(organization_id, ACTIVITY_LIMIT, since=asked) or asked)
-    activity = activity_of(organization_id, since=window_start)
-    cycles = insights.cycles_of(activity)
+    own = activity.own_activity(organization_id, since=asked)
+    window_start = _window_start(organization_id, own, since=asked)
+    if window_start > asked:
+        own = activity.own_activity(organization_id, since=window_start)
+    items = own + _unknown_token_activity(since=window_start)
+    cycles = insights.cycles_of(items)
     earlier = select(ProvisioningEvent.id).where(
         ProvisioningEvent.organization_id == organization_id, ProvisioningEvent.operation == "create",
         SUCCEEDED, ProvisioningEvent.occurred_at < window_start,
     ).limit(insights.ON_DEMAND_CREATES + 1).subquery()
     earlier_creates = db.session.execute(select(func.count()).select_from(earlier)).scalar_one()
     first_sync = insights.first_sync_of(cycles, now=now, window_start=window_start, earlier_creates=earlier_creates)
-    return Sync(window_start, window_start > asked, activity, cycles, first_sync)
+    return Sync(window_start, window_start > asked, items, cycles, first_sync)
+
+
+def _window_start(organization_id: int, own: list[Activity], *, since: datetime) -> datetime:
+    """`since`, or the time of the ACTIVITY_LIMIT-th latest request when more arrived since: its
+    bucket is found from the counts, and the request within that bucket."""
+    by_bucket: dict[datetime, int] = {}
+    for item in own:
+        by_bucket[item.bucket] = by_bucket.get(item.bucket, 0) + item.count
+    remaining = ACTIVITY_LIMIT
+    for bucket in sorted(by_bucket, reverse=True):
+        if by_bucket[bucket] >= remaining:
+            return latest_floor(organization_id, remaining, since=max(bucket, since),
+                                until=bucket + insights.ACTIVITY_BUCKET)
+        remaining -= by_bucket[bucket]
+    return since
 
 
 @dataclass(frozen=True)
@@ -280,9 +302,8 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
     last_change = latest_change(organization_id)
     sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request)
     latest_cycle = sync.cycles[-1] if sync.cycles else None
-    latest_errors = error_groups(
-        organization_id, ProvisioningEvent.occurred_at >= latest_cycle.start
-    ) if latest_cycle and latest_cycle.tally.errors else []
+    latest_errors = _errors_since(organization_id, sync, latest_cycle.start) \
+        if latest_cycle and latest_cycle.tally.errors else []
     health = insights.health_of(insights.HealthEvidence(
         now=now,
         last_request=last_request,
@@ -300,8 +321,15 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
         last_failure=latest_event(organization_id, FAILED),
         sync=sync,
         chart=chart,
-        errors=error_groups(organization_id, ProvisioningEvent.occurred_at >= chart.start),
+        errors=_errors_since(organization_id, sync, chart.start),
     )
+
+
+def _errors_since(organization_id: int, sync: Sync, since: datetime) -> list[ErrorGroup]:
+    """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
+    bucket's counts are wholly before it or wholly after."""
+    items = sync.activity if since >= sync.window_start else activity_of(organization_id, since=since)
+    return insights.error_groups_of(item for item in items if item.first >= since)
 
 
 # --- Filters from the query string ------------------------------------------------------------
@@ -404,9 +432,14 @@ class UserRow:
     deactivated_at: datetime | None
 
 
-def users_page(organization_id: int, filters: UserFilters) -> tuple[Pagination, list[UserRow]]:
+def users_page(organization_id: int, filters: UserFilters, counts: UserCounts) -> tuple[Pagination, list[UserRow]]:
+    # Without a search, a group or a manager, the number of users is one of `counts`.
+    known = None if filters.q or filters.group or filters.manager else \
+        {"all": counts.users, "active": counts.active, "deactivated": counts.deactivated}[filters.state]
     page = db.paginate(users_statement(organization_id, filters), page=filters.page, per_page=PAGE_SIZE,
-                       error_out=False)
+                       error_out=False, count=known is None)
+    if known is not None:
+        page.total = known
     users = list(page.items)
     pks = [user.pk for user in users]
     groups = dict(db.session.execute(

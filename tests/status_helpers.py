@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from jericho import status
 from jericho.extensions import db
-from jericho.models import ProvisioningEvent, User
+from jericho.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -68,6 +68,10 @@ def age_log(app, delta: timedelta) -> None:
         for user in db.session.execute(select(User)).scalars():
             user.created_at -= delta
             user.updated_at -= delta
+        # The dashboard stores the counts of buckets that closed, which a log written at the
+        # earlier times would not have had yet.
+        db.session.execute(delete(ActivityRollup))
+        db.session.execute(delete(ActivitySeal))
         db.session.commit()
 
 

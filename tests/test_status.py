@@ -236,3 +236,27 @@ def test_a_busy_log_is_counted_from_its_latest_requests(admin, scim, clock, monk
     assert "A busy log: the chart and the cycles count the latest 4 requests, since" in text
     assert "4 requests: 3 changes, 1 lookup, 0 errors." in admin.get("/status/").get_data(as_text=True)
     assert "The first sync is running; since" in text  # users were created before the window too
+
+
+def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, monkeypatch):
+    from jericho import retention, status_data
+    users = initial_sync(scim)
+
+    def figures() -> tuple[str, ...]:
+        return re.search(r"Active users (\d+) Deactivated users (\d+) Deleted users \(in the log\) (\d+)",
+                         page_text(admin.get("/status/"))).groups()
+
+    assert figures() == ("3", "0", "0")
+    assert app.extensions[status_data.COUNTS_KEPT] == {}  # too soon after the last request to keep them
+    monkeypatch.setattr(status_data, "utcnow", lambda: datetime.now(timezone.utc) + status_data.COUNTS_SETTLE)
+    assert figures() == ("3", "0", "0")
+    assert list(app.extensions[status_data.COUNTS_KEPT].values())[0].counts.users.active == 3
+    deactivate(scim, users[0]["id"])
+    assert figures() == ("2", "1", "0")
+    scim.delete(f"/Users/{users[1]['id']}")
+    assert figures() == ("1", "1", "1")
+    assert "Active 1" in page_text(admin.get("/status/users"))
+    age_log(app, timedelta(days=31))
+    with app.app_context():
+        retention.prune_log(now=datetime.now(timezone.utc), days=30, pause=0)
+    assert figures() == ("1", "1", "0")  # the deletion left the log
