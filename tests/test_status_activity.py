@@ -59,7 +59,7 @@ def log(app, scim):
                      START + timedelta(minutes=25), START + timedelta(minutes=59, seconds=59))
         add_requests(organization_id, START + timedelta(minutes=10), START + timedelta(minutes=95), status=409,
                      operation="create")
-        yield organization_id
+    return organization_id
 
 
 @pytest.mark.parametrize("offset", [timedelta(), timedelta(minutes=10), timedelta(minutes=4), timedelta(minutes=59)])
