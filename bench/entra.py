@@ -150,9 +150,13 @@ def lookups(names: list[str]) -> Iterator[Request]:
         yield user_lookup(name)
 
 
-def floor_inserts(prefix: str, count: int) -> Iterator[Request]:
+def floor_inserts(prefix: str, count: int, lookup_first: bool = False) -> Iterator[Request]:
+    """`count` one-row commits; with `lookup_first`, each after a lookup of its key, as the sync
+    looks up each user before creating it."""
     for number in range(count):
         key = f"{prefix}-{number}"
+        if lookup_first:
+            yield Request("floor_lookup", "GET", f"/lookup?key={quote_plus(key)}")
         yield Request("floor_insert", "POST", "/insert", {"key": key, "userName": key}, expect=201,
                       content_type="application/json")
 

@@ -29,6 +29,9 @@ MEANING = {
     "create_rps": "users created per second by the initial sync (filter, then POST; 8 clients)",
     "floor_insert_rps": "floor: one-row SQLite commits per second (8 clients), in bursts between the sync's segments",
     "create_ratio_to_floor": "create_rps / floor_insert_rps",
+    "floor_lookup_insert_rps": "floor: a lookup then a one-row commit per user, users per second (8 clients): the sync's "
+                               "two requests per user at the floor, the most any app could reach",
+    "create_ratio_to_floor_lookup_insert": "create_rps / floor_lookup_insert_rps",
     "create_post_p95_ms": "95th percentile of POST /Users during the sync",
     "group_create_rps": "groups created per second (filter, then POST)",
     "memberships_per_s": "members added per second, in PATCH batches of 100",

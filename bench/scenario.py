@@ -158,9 +158,10 @@ class Benchmark:
         baseline = min(BASELINE_USERS, n // 2)
         progress(f"initial sync: creating {n:,} users (filter, then POST), in turns with floor inserts")
         users = [(number, entra.user_name(number), number) for number in range(n)]
-        creates, inserts, captured = [], [], {}
+        creates, inserts, pairs, captured = [], [], [], {}
         for segment in [users[:baseline], *_parts(users[baseline:], CREATE_SEGMENTS - 1)]:
             inserts.append(self.floor_inserts())
+            pairs.append(self.floor_inserts(lookup_first=True))
             creates.append(self.phase(entra.user_creates, deal(segment, self.options.clients)))
             captured |= creates[-1].captured
             progress(f"{len(captured):,} users created")
@@ -168,12 +169,14 @@ class Benchmark:
                 self.user_ids = [captured[number] for number in range(baseline)]
                 rss_baseline = self.worker_rss_mb()
         inserts.append(self.floor_inserts())
+        pairs.append(self.floor_inserts(lookup_first=True))
         self.user_ids = [captured[number] for number in range(n)]
         create_rps = n / sum(outcome.seconds for outcome in creates)
-        floor_rps = sum(outcome.requests() for outcome in inserts) / sum(outcome.seconds for outcome in inserts)
         self.report.add("create_rps", create_rps, "users/s")
-        self.report.add("floor_insert_rps", floor_rps, "rows/s")
-        self.report.ratio("create_ratio_to_floor", create_rps, floor_rps)
+        self.report.add("floor_insert_rps", _inserts_per_second(inserts), "rows/s")
+        self.report.ratio("create_ratio_to_floor", create_rps, _inserts_per_second(inserts))
+        self.report.add("floor_lookup_insert_rps", _inserts_per_second(pairs), "users/s")
+        self.report.ratio("create_ratio_to_floor_lookup_insert", create_rps, _inserts_per_second(pairs))
         posts = [ms for outcome in creates for ms in outcome.latencies["create"]]
         self.report.add("create_post_p95_ms", percentile(posts, 95), "ms")
 
@@ -192,11 +195,11 @@ class Benchmark:
         headers = None if port else self.scim
         return self.clients.run(port or self.app.port, builder, shares, headers=headers)
 
-    def floor_inserts(self) -> Outcome:
+    def floor_inserts(self, lookup_first: bool = False) -> Outcome:
         """One burst of a quarter of `samples` floor inserts, from every client."""
         tag = secrets.token_hex(4)
         count = max(self.options.samples // (4 * self.options.clients), 1)
-        shares = [(f"{tag}-{client}", count) for client in range(self.options.clients)]
+        shares = [(f"{tag}-{client}", count, lookup_first) for client in range(self.options.clients)]
         return self.phase(entra.floor_inserts, shares, self.floor.port)
 
     def create_groups(self) -> None:
@@ -367,6 +370,10 @@ class Benchmark:
                 )).scalar_one())
         finally:
             engine.dispose()
+
+
+def _inserts_per_second(bursts: list[Outcome]) -> float:
+    return sum(len(outcome.latencies["floor_insert"]) for outcome in bursts) / sum(outcome.seconds for outcome in bursts)
 
 
 def _parts(items: list, count: int) -> list[list]:
