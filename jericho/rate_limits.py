@@ -12,10 +12,10 @@ whose `tat` has passed means the same as no row, so stale rows are swept on the 
 authentication path, the only one whose keys (client addresses) are unbounded.
 
 So that a busy token is not one write per request, a process takes a *lease*: a twentieth of the
-burst, counted at once, which it then admits from memory for up to a second. What a lease leaves
-unused is given back to the row with the next count, so idle leases never use up the limit. The
-limit stays exact (every admitted request was counted in the shared row); when the row cannot
-give a whole lease, requests are counted one by one.
+burst, counted at once, which it then admits from memory for up to a second. What a lapsed lease
+left unused is given back to the row with the process's next count. The limit stays exact (every
+admitted request was counted in the shared row); when the row cannot give a whole lease,
+requests are counted one by one.
 
 The per-address limit counts failures only and only ever refuses failing requests: Entra calls
 from Azure addresses that many tenants share, so a stranger's bad token must never block a
