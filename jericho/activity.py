@@ -1,12 +1,15 @@
 """The provisioning log counted by ten-minute bucket, kind and outcome: what the dashboard's chart,
 cycles and error groups are drawn from.
 
-The app writes each request with the time it arrived, so a bucket that has closed never changes.
-It is counted once, when a page first needs it, and the counts are stored (`ActivityRollup`); each
-view counts from the log only the buckets still open and the part of a bucket before the start of
-its window. `ActivitySeal` says which buckets are stored and up to which request id: a request
-that arrives later with an earlier time (a bulk import) has a larger id, and is noticed before the
-stored counts are used. Pruning the log forgets the buckets it touched (`forget_before`).
+The app writes each request with the time it arrived, so the past never changes. It is counted
+once, when a page first needs it, and the counts are stored (`ActivityRollup`), up to a moment
+SEAL_DELAY ago in steps of SEAL_STEP — into the middle of the open bucket, so that even during
+a sync of hundreds of requests a second a view counts only the last few seconds from the log,
+plus the part of a bucket before the start of its window. A bucket stored in several steps is
+merged into one set of rows as the next step is stored. `ActivitySeal` says up to when counts are
+stored and up to which request id: a request that arrives later with an earlier time (a bulk
+import) has a larger id, and is noticed before the stored counts are used. Pruning the log
+forgets the buckets it touched (`forget_before`).
 """
 from __future__ import annotations
 
@@ -25,9 +28,11 @@ from .models import ActivityRollup, ActivitySeal, ProvisioningEvent, utcnow
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
-# A bucket is stored once it ended this long ago by the clock requests are written with (not the
-# pages' clock): a request's time is taken a moment before its row is committed.
-SEAL_DELAY = timedelta(minutes=2)
+# Counts are stored up to this long ago by the clock requests are written with (not the pages'
+# clock): a request's time is taken a moment before its row is committed, and each process
+# writes its requests in batches (provisioning_log.py).
+SEAL_DELAY = timedelta(seconds=15)
+SEAL_STEP = timedelta(seconds=10)
 
 # Literal, not bound, so both databases can match the partial index on failed requests.
 FAILED = ProvisioningEvent.status >= literal_column("400")
@@ -42,12 +47,17 @@ def moment_of(stored: int) -> datetime:
     return EPOCH + stored * MICROSECOND
 
 
-def bucket_floor(moment: datetime) -> datetime:
-    return EPOCH + math.floor((moment - EPOCH) / ACTIVITY_BUCKET) * ACTIVITY_BUCKET
+def bucket_floor(moment: datetime, size: timedelta = ACTIVITY_BUCKET) -> datetime:
+    return EPOCH + math.floor((moment - EPOCH) / size) * size
 
 
 def bucket_ceil(moment: datetime) -> datetime:
     return EPOCH + math.ceil((moment - EPOCH) / ACTIVITY_BUCKET) * ACTIVITY_BUCKET
+
+
+def seal_point(now: datetime) -> datetime:
+    """Up to when counts may be stored at `now`."""
+    return bucket_floor(now - SEAL_DELAY, SEAL_STEP)
 
 
 def cause_condition(cause: Cause) -> ColumnElement:
@@ -137,7 +147,7 @@ def own_activity(organization_id: int, *, since: datetime) -> list[Activity]:
 def _sealed(organization_id: int, *, since: datetime) -> tuple[datetime, datetime] | None:
     """The stored buckets from `since` on, [start, end), after storing those closed since the last
     view; None when no whole bucket since `since` has closed."""
-    wanted = bucket_ceil(since), bucket_floor(utcnow() - SEAL_DELAY)
+    wanted = bucket_ceil(since), seal_point(utcnow())
     if wanted[0] >= wanted[1]:
         return None
     seal = _seal_of(organization_id)
@@ -199,7 +209,30 @@ def _store(organization_id: int, start: datetime, end: datetime) -> tuple[dateti
     ]
     if rows:
         db.session.execute(insert(ActivityRollup), rows)
+    for low, high in missing:
+        if low < high and low != bucket_floor(low):  # the rest of a bucket stored in an earlier step
+            _merge_bucket(organization_id, bucket_floor(low))
     return start, seal.sealed_until
+
+
+def _merge_bucket(organization_id: int, bucket: datetime) -> None:
+    """One row per kind and outcome for a bucket stored in several steps."""
+    r = ActivityRollup
+    in_bucket = (r.organization_id == organization_id, r.bucket == microseconds(bucket))
+    merged: dict[tuple, dict] = {}
+    for row in db.session.execute(select(r).where(*in_bucket)).scalars():
+        key = row.operation, row.resource_type, row.failed, row.cause
+        if key not in merged:
+            merged[key] = {"organization_id": organization_id, "bucket": row.bucket, "operation": row.operation,
+                           "resource_type": row.resource_type, "failed": row.failed, "cause": row.cause,
+                           "first": row.first, "last": row.last, "count": 0, "latest_event_id": 0}
+        into = merged[key]
+        into["first"], into["last"] = min(into["first"], row.first), max(into["last"], row.last)
+        into["count"] += row.count
+        into["latest_event_id"] = max(into["latest_event_id"], row.latest_event_id)
+    db.session.execute(delete(r).where(*in_bucket))
+    if merged:
+        db.session.execute(insert(r), list(merged.values()))
 
 
 def forget_before(moment: datetime) -> None:

@@ -92,9 +92,9 @@ def latest_change(organization_id: int) -> ProvisioningEvent | None:
 
 # --- Aggregates over time ---------------------------------------------------------------------
 
-# The dashboard counts at most this many of the latest requests, and a text search (which no
-# index serves) looks through at most SEARCH_LIMIT, so a page costs the same on a log of any size
-# and density (an initial sync sends up to 25 requests a second).
+# The dashboard's chart and cycles start at the bucket that holds the this-many-th latest request,
+# and a text search (which no index serves) looks through at most SEARCH_LIMIT, so a page costs
+# the same on a log of any size and density (an initial sync sends hundreds of requests a second).
 ACTIVITY_LIMIT = 50_000
 SEARCH_LIMIT = 200_000
 
@@ -177,32 +177,39 @@ class Counts:
 # a request from Entra, which the log records after the change: each process keeps the counts
 # with the first and last request the log held when they were counted, and counts again when
 # either differs (a new request, or pruning). Counts are kept only once they were made this long
-# after the last request, so a change whose request is logged late is never missed.
-COUNTS_SETTLE = timedelta(minutes=1)
+# after the last request, so that a change whose log entry is still being written (a server
+# stores its log entries every PROVISIONING_LOG_FLUSH_SECONDS) is never missed.
+COUNTS_SETTLE = timedelta(seconds=10)
 COUNTS_KEPT = "jericho.status_counts"
 
 
 @dataclass(frozen=True)
 class _KeptCounts:
     log_ends: tuple
-    counts: Counts
+    counts: Counts | UserCounts
 
 
 def counts_of(organization_id: int) -> Counts:
-    ends = _log_ends(organization_id)
-    kept: dict[int, _KeptCounts] = current_app.extensions.setdefault(COUNTS_KEPT, {})
-    if organization_id in kept and kept[organization_id].log_ends == ends:
-        return kept[organization_id].counts
-    counted_at = utcnow()
-    counts = _count(organization_id)
-    last = ends[-1]
-    if last is None or counted_at >= last[0] + COUNTS_SETTLE:
-        kept[organization_id] = _KeptCounts(ends, counts)
-    return counts
+    return _kept(organization_id, _count)
 
 
 def user_counts(organization_id: int) -> UserCounts:
-    return counts_of(organization_id).users
+    """What the users page needs of counts_of, counted on their own while none are kept."""
+    return _kept(organization_id, _count_users)
+
+
+def _kept(organization_id: int, count):
+    ends = _log_ends(organization_id)
+    kept: dict[tuple, _KeptCounts] = current_app.extensions.setdefault(COUNTS_KEPT, {})
+    key = organization_id, count.__name__
+    if key in kept and kept[key].log_ends == ends:
+        return kept[key].counts
+    counted_at = utcnow()
+    counts = count(organization_id)
+    last = ends[-1]
+    if last is None or counted_at >= last[0] + COUNTS_SETTLE:
+        kept[key] = _KeptCounts(ends, counts)
+    return counts
 
 
 def _log_ends(organization_id: int) -> tuple:
@@ -215,20 +222,27 @@ def _log_ends(organization_id: int) -> tuple:
     )
 
 
-def _count(organization_id: int) -> Counts:
-    scalar = lambda statement: db.session.execute(statement).scalar_one()  # noqa: E731
+def _scalar(statement):
+    return db.session.execute(statement).scalar_one()
+
+
+def _count_users(organization_id: int) -> UserCounts:
     # Users and deactivated users: the few deactivated are a short range of the state index.
-    users = scalar(select(func.count()).select_from(User).where(User.organization_id == organization_id))
-    deactivated = scalar(select(func.count()).select_from(User).where(
+    users = _scalar(select(func.count()).select_from(User).where(User.organization_id == organization_id))
+    deactivated = _scalar(select(func.count()).select_from(User).where(
         User.organization_id == organization_id, User.active.is_(False)))
-    deleted = scalar(select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id)))
+    deleted = _scalar(select(func.count()).select_from(ProvisioningEvent).where(*_user_deletions(organization_id)))
+    return UserCounts(users - deactivated, deactivated, deleted)
+
+
+def _count(organization_id: int) -> Counts:
     return Counts(
-        users=UserCounts(users - deactivated, deactivated, deleted),
-        groups=scalar(select(func.count()).select_from(Group).where(Group.organization_id == organization_id)),
-        empty_groups=scalar(select(func.count()).select_from(Group).where(
+        users=_count_users(organization_id),
+        groups=_scalar(select(func.count()).select_from(Group).where(Group.organization_id == organization_id)),
+        empty_groups=_scalar(select(func.count()).select_from(Group).where(
             Group.organization_id == organization_id, ~exists().where(Membership.group_pk == Group.pk))),
-        memberships=scalar(select(func.count()).select_from(Membership).join(Group, Group.pk == Membership.group_pk)
-                           .where(Group.organization_id == organization_id)),
+        memberships=_scalar(select(func.count()).select_from(Membership).join(Group, Group.pk == Membership.group_pk)
+                            .where(Group.organization_id == organization_id)),
     )
 
 
@@ -248,9 +262,9 @@ def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_reques
     until = min(now, last_request.occurred_at) if last_request else now
     asked = until - span
     own = activity.own_activity(organization_id, since=asked)
-    window_start = _window_start(organization_id, own, since=asked)
-    if window_start > asked:
-        own = activity.own_activity(organization_id, since=window_start)
+    window_start = _window_start(own, since=asked)
+    if window_start > asked:  # a bucket's start: its counts are wholly in the window or wholly out
+        own = [item for item in own if item.bucket >= window_start]
     items = own + _unknown_token_activity(since=window_start)
     cycles = insights.cycles_of(items)
     earlier = select(ProvisioningEvent.id).where(
@@ -262,17 +276,16 @@ def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_reques
     return Sync(window_start, window_start > asked, items, cycles, first_sync)
 
 
-def _window_start(organization_id: int, own: list[Activity], *, since: datetime) -> datetime:
-    """`since`, or the time of the ACTIVITY_LIMIT-th latest request when more arrived since: its
-    bucket is found from the counts, and the request within that bucket."""
+def _window_start(own: list[Activity], *, since: datetime) -> datetime:
+    """`since`, or, when more than ACTIVITY_LIMIT requests arrived since, the start of the bucket
+    that holds the ACTIVITY_LIMIT-th latest one."""
     by_bucket: dict[datetime, int] = {}
     for item in own:
         by_bucket[item.bucket] = by_bucket.get(item.bucket, 0) + item.count
     remaining = ACTIVITY_LIMIT
     for bucket in sorted(by_bucket, reverse=True):
         if by_bucket[bucket] >= remaining:
-            return latest_floor(organization_id, remaining, since=max(bucket, since),
-                                until=bucket + insights.ACTIVITY_BUCKET)
+            return max(bucket, since)
         remaining -= by_bucket[bucket]
     return since
 

@@ -2,6 +2,7 @@
 what is shown stays what counting the whole log would show — across bucket boundaries, for
 requests that arrive after a view, for requests stored late with an earlier time, and after
 pruning."""
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, insert, select
 
 from jericho import activity, retention, status_data
 from jericho.extensions import db
+from jericho.insights import Activity
 from jericho.models import ActivityRollup, ActivitySeal, Organization, ProvisioningEvent, utcnow
 from status_helpers import admin, clock, lookup, page_text  # noqa: F401 (fixtures)
 
@@ -39,7 +41,16 @@ def from_the_log(organization_id: int, since: datetime) -> list:
 
 
 def shown(organization_id: int, since: datetime) -> list:
-    return sorted(status_data.activity_of(organization_id, since=since), key=repr)
+    """What the dashboard counts, with a bucket stored in part and counted in part from the log
+    added up, as counting the whole log gives it."""
+    totals: dict[tuple, Activity] = {}
+    for item in status_data.activity_of(organization_id, since=since):
+        key = item.bucket, item.operation, item.resource_type, item.failed, item.cause
+        seen = totals.get(key)
+        totals[key] = item if seen is None else replace(
+            seen, first=min(seen.first, item.first), last=max(seen.last, item.last), count=seen.count + item.count,
+            example_id=max(seen.example_id, item.example_id))
+    return sorted(totals.values(), key=repr)
 
 
 def stored_buckets(organization_id: int) -> set[datetime]:
@@ -67,10 +78,11 @@ def test_stored_buckets_count_what_the_log_holds(app, log, offset):
     with app.app_context():
         since = START + offset
         assert shown(log, since) == from_the_log(log, since)
-        # Every whole bucket that closed is stored; the open one, and the part before `since`, are not.
+        # Every bucket up to the seal point is stored; the requests since, and the part before
+        # `since`, are not.
         assert stored_buckets(log) == {
-            bucket for bucket in {item.bucket for item in from_the_log(log, since)}
-            if activity.bucket_ceil(since) <= bucket < activity.bucket_floor(utcnow() - activity.SEAL_DELAY)}
+            item.bucket for item in from_the_log(log, since)
+            if item.bucket >= activity.bucket_ceil(since) and item.first < activity.seal_point(utcnow())}
         assert shown(log, since) == from_the_log(log, since)  # read back from the stored counts
 
 
@@ -137,3 +149,24 @@ def test_pruning_forgets_the_buckets_it_touched(app, log):
         assert min(stored_buckets(log)) >= activity.bucket_ceil(cutoff)
         assert db.session.execute(select(func.min(ActivitySeal.sealed_from))).scalar_one() == activity.bucket_ceil(cutoff)
         assert shown(log, START) == from_the_log(log, START)
+
+
+def test_the_open_bucket_is_stored_in_steps_and_merged(app, log, monkeypatch):
+    """During a sync, counts are stored into the middle of the open bucket, so a view counts only
+    the last seconds from the log; the bucket's steps end up as one row per kind."""
+    bucket = START + timedelta(hours=2)  # empty so far
+    with app.app_context():
+        add_requests(log, bucket + timedelta(minutes=1), bucket + timedelta(minutes=2))
+        add_requests(log, bucket + timedelta(minutes=5))
+        moments = iter([bucket + timedelta(minutes=3) + activity.SEAL_DELAY, bucket + timedelta(hours=1)])
+        monkeypatch.setattr(activity, "utcnow", lambda: next(moments))
+        assert shown(log, START) == from_the_log(log, START)  # stored up to minute 3
+        assert stored_count(log, bucket) == [2]
+        assert shown(log, START) == from_the_log(log, START)  # the rest of the bucket
+        assert stored_count(log, bucket) == [3]
+
+
+def stored_count(organization_id: int, bucket: datetime) -> list[int]:
+    return list(db.session.execute(select(ActivityRollup.count).where(
+        ActivityRollup.organization_id == organization_id, ActivityRollup.bucket == activity.microseconds(bucket),
+        ActivityRollup.operation == "lookup")).scalars())
