@@ -124,12 +124,23 @@ def _rejected(response: Response) -> tuple[str, str, None, None]:
     return "rejected", f"rejected: {reason}", None, None
 
 
+def _flush_seconds(app: Flask) -> float:
+    value = app.config["PROVISIONING_LOG_FLUSH_SECONDS"]
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if not 0 <= seconds <= 60:  # a wrong setting stops the start, not the log later
+        raise ValueError(f"PROVISIONING_LOG_FLUSH_SECONDS must be between 0 and 60, not {value!r}")
+    return seconds
+
+
 class EventWriter:
     """This process's pending events (column values), and the thread that stores them."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.delay = float(app.config["PROVISIONING_LOG_FLUSH_SECONDS"])
+        self.delay = _flush_seconds(app)
         self.pending: list[dict] = []
         self.pending_lock = threading.Lock()
         self.flush_lock = threading.Lock()  # one batch at a time, so events are stored in order

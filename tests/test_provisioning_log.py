@@ -9,6 +9,7 @@ import pytest
 
 from jericho import provisioning_log
 from jericho.extensions import db
+from conftest import make_app
 from jericho.models import ProvisioningEvent
 from servers import running_server
 
@@ -100,7 +101,7 @@ def test_token_last_use_is_recorded_at_most_once_a_minute(app, scim):
 
 # -- the batched writer (PROVISIONING_LOG_FLUSH_SECONDS > 0, as servers run) ------------------------
 
-BATCHED = pytest.mark.parametrize("app_config", [{"PROVISIONING_LOG_FLUSH_SECONDS": 3600}])
+BATCHED = pytest.mark.parametrize("app_config", [{"PROVISIONING_LOG_FLUSH_SECONDS": 60}])
 
 
 @BATCHED
@@ -138,7 +139,7 @@ def test_pending_events_are_stored_when_the_process_exits(app, scim, tmp_path):
     script = f"""
 from pathlib import Path
 from conftest import make_app
-app = make_app(Path({str(tmp_path)!r}), PROVISIONING_LOG_FLUSH_SECONDS=3600)
+app = make_app(Path({str(tmp_path)!r}), PROVISIONING_LOG_FLUSH_SECONDS=60)
 answer = app.test_client().get("/scim_v2/Users", headers={{"Authorization": "Bearer {scim.token}"}})
 assert answer.status_code == 200, answer.data
 """
@@ -150,10 +151,16 @@ assert answer.status_code == 200, answer.data
 
 def test_a_server_stores_every_pending_event_when_it_stops(app, scim, tmp_path):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    with running_server(url, tmp_path, workers=2, config={"PROVISIONING_LOG_FLUSH_SECONDS": 3600}) as server:
+    with running_server(url, tmp_path, workers=2, config={"PROVISIONING_LOG_FLUSH_SECONDS": 60}) as server:
         for _ in range(6):
             assert server.scim("GET", "/Users", scim.token).status == 200
         assert events(app) == []
         server.process.terminate()  # gunicorn's graceful stop
         server.process.wait(60)
     assert [e.operation for e in events(app)] == ["list"] * 6
+
+
+@pytest.mark.parametrize("value", [-1, "soon", 3600 * 24])
+def test_a_wrong_flush_delay_stops_the_start(tmp_path, value):
+    with pytest.raises(ValueError, match="PROVISIONING_LOG_FLUSH_SECONDS must be between 0 and 60"):
+        make_app(tmp_path, PROVISIONING_LOG_FLUSH_SECONDS=value)
