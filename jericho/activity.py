@@ -145,8 +145,8 @@ def own_activity(organization_id: int, *, since: datetime) -> list[Activity]:
 
 
 def _sealed(organization_id: int, *, since: datetime) -> tuple[datetime, datetime] | None:
-    """The stored buckets from `since` on, [start, end), after storing those closed since the last
-    view; None when no whole bucket since `since` has closed."""
+    """The stored counts from `since` on, [start, end), after storing what has come up to the
+    seal point since the last view; None when nothing from `since` on is old enough to store."""
     wanted = bucket_ceil(since), seal_point(utcnow())
     if wanted[0] >= wanted[1]:
         return None
@@ -216,23 +216,18 @@ def _store(organization_id: int, start: datetime, end: datetime) -> tuple[dateti
 
 
 def _merge_bucket(organization_id: int, bucket: datetime) -> None:
-    """One row per kind and outcome for a bucket stored in several steps."""
+    """One row per kind and outcome for a bucket stored in several steps: the steps' rows added
+    up into new rows, then removed."""
     r = ActivityRollup
-    in_bucket = (r.organization_id == organization_id, r.bucket == microseconds(bucket))
-    merged: dict[tuple, dict] = {}
-    for row in db.session.execute(select(r).where(*in_bucket)).scalars():
-        key = row.operation, row.resource_type, row.failed, row.cause
-        if key not in merged:
-            merged[key] = {"organization_id": organization_id, "bucket": row.bucket, "operation": row.operation,
-                           "resource_type": row.resource_type, "failed": row.failed, "cause": row.cause,
-                           "first": row.first, "last": row.last, "count": 0, "latest_event_id": 0}
-        into = merged[key]
-        into["first"], into["last"] = min(into["first"], row.first), max(into["last"], row.last)
-        into["count"] += row.count
-        into["latest_event_id"] = max(into["latest_event_id"], row.latest_event_id)
-    db.session.execute(delete(r).where(*in_bucket))
-    if merged:
-        db.session.execute(insert(r), list(merged.values()))
+    in_bucket = and_(r.organization_id == organization_id, r.bucket == microseconds(bucket))
+    steps_until = db.session.execute(select(func.max(r.id)).where(in_bucket)).scalar_one()
+    key = (r.organization_id, r.bucket, r.operation, r.resource_type, r.failed, r.cause)
+    db.session.execute(insert(r).from_select(
+        [*key, r.first, r.last, r.count, r.latest_event_id],
+        select(*key, func.min(r.first), func.max(r.last), func.sum(r.count), func.max(r.latest_event_id))
+        .where(in_bucket).group_by(*key),
+    ))
+    db.session.execute(delete(r).where(in_bucket, r.id <= steps_until))
 
 
 def forget_before(moment: datetime) -> None:

@@ -258,8 +258,8 @@ class ProvisioningEvent(db.Model):
 
 
 class ActivityRollup(db.Model):
-    """An organization's requests of one ten-minute bucket, kind and outcome, counted once the
-    bucket has closed (see activity.py): what the dashboard would otherwise count on each view."""
+    """An organization's requests of one ten-minute bucket, kind and outcome, counted once (see
+    activity.py): what the dashboard would otherwise count on each view."""
 
     __tablename__ = "activity_rollups"
     __table_args__ = (Index("ix_activity_rollups_org_bucket", "organization_id", "bucket"),)

@@ -248,7 +248,7 @@ def test_an_unused_lease_lapses_after_a_second(app):
     assert counted_until(app) == pytest.approx(later.timestamp() + 25 * interval)
 
 
-def test_what_a_lapsed_lease_left_unused_is_given_back(app):
+def test_a_lapsed_lease_gives_back_nothing_once_its_time_has_passed(app):
     interval = 1 / app.config["RATE_LIMIT_TOKEN_PER_SECOND"]
     admitted(app, [START] * 5)  # a lease of 25, 20 unused
     later = START + timedelta(seconds=0.2)  # still 0.3 s of counted requests ahead

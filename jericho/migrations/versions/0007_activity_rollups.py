@@ -1,5 +1,5 @@
-"""Rollups of the provisioning log by ten-minute bucket: the dashboard counts each closed bucket
-once and stores the counts, instead of counting the whole day's requests on each view.
+"""Rollups of the provisioning log by ten-minute bucket: the dashboard counts each request once
+and stores the counts, instead of counting the whole day's requests on each view.
 
 Revision ID: 0007
 Revises: 0006
