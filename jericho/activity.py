@@ -221,6 +221,8 @@ def _merge_bucket(organization_id: int, bucket: datetime) -> None:
     r = ActivityRollup
     in_bucket = and_(r.organization_id == organization_id, r.bucket == microseconds(bucket))
     steps_until = db.session.execute(select(func.max(r.id)).where(in_bucket)).scalar_one()
+    if steps_until is None:  # no request in the bucket so far
+        return
     key = (r.organization_id, r.bucket, r.operation, r.resource_type, r.failed, r.cause)
     db.session.execute(insert(r).from_select(
         [*key, r.first, r.last, r.count, r.latest_event_id],

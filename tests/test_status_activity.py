@@ -166,6 +166,17 @@ def test_the_open_bucket_is_stored_in_steps_and_merged(app, log, monkeypatch):
         assert stored_count(log, bucket) == [3]
 
 
+def test_a_bucket_without_requests_is_stored_in_steps_too(app, log, monkeypatch):
+    bucket = START + timedelta(hours=2)  # no request in it
+    with app.app_context():
+        moments = iter([bucket + timedelta(minutes=3) + activity.SEAL_DELAY,
+                        bucket + timedelta(minutes=6) + activity.SEAL_DELAY])
+        monkeypatch.setattr(activity, "utcnow", lambda: next(moments))
+        assert shown(log, START) == from_the_log(log, START)
+        assert shown(log, START) == from_the_log(log, START)  # stored on from the middle of the bucket
+        assert stored_count(log, bucket) == []
+
+
 def stored_count(organization_id: int, bucket: datetime) -> list[int]:
     return list(db.session.execute(select(ActivityRollup.count).where(
         ActivityRollup.organization_id == organization_id, ActivityRollup.bucket == activity.microseconds(bucket),
