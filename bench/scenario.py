@@ -114,14 +114,17 @@ def run(options: Options) -> Report:
         token = flask_cli(env, "token", "create", "--org", ORGANIZATION, "--label", "benchmark").strip()
         pages, password = _admin_pages(env, report)
         clients = stack.enter_context(Clients(options.clients, deadline))
-        floor_server = stack.enter_context(
-            # The app's environment too: gunicorn.conf.py's start hook reads the app's database.
-            Gunicorn("bench.floor:app", env={**env, "BENCH_FLOOR_DB": str(floor_db)}, log_path=options.out / "floor.log")
+        # The app's environment too: gunicorn.conf.py's start hook reads the app's database.
+        floor_env = {**env, "BENCH_FLOOR_DB": str(floor_db)}
+        floor_server = stack.enter_context(Gunicorn("bench.floor:app", env=floor_env, log_path=options.out / "floor.log"))
+        framework_server = stack.enter_context(
+            Gunicorn("bench.framework:app", env=floor_env, log_path=options.out / "framework.log")
         )
         app_server = stack.enter_context(Gunicorn(APP, env=env, log_path=options.out / "app.log"))
         report.facts["gunicorn workers"] = str(app_server.workers)
         report.facts["app"] = f"gunicorn --config gunicorn.conf.py \"{APP}\""
-        Benchmark(options, report, clients, floor_server, app_server, url, token, pages, password).run()
+        Benchmark(options, report, clients, floor_server, framework_server, app_server, url, token, pages,
+                  password).run()
     return report
 
 
@@ -140,9 +143,10 @@ def _admin_pages(env: dict[str, str], report: Report) -> tuple[dict[str, str] | 
 
 class Benchmark:
     def __init__(self, options: Options, report: Report, clients: Clients, floor_server: Gunicorn,
-                 app_server: Gunicorn, url: str, token: str, pages: dict[str, str] | None, password: str) -> None:
+                 framework_server: Gunicorn, app_server: Gunicorn, url: str, token: str,
+                 pages: dict[str, str] | None, password: str) -> None:
         self.options, self.report, self.clients = options, report, clients
-        self.floor, self.app, self.url = floor_server, app_server, url
+        self.floor, self.framework, self.app, self.url = floor_server, framework_server, app_server, url
         self.pages, self.password = pages, password
         self.scim = {"Authorization": f"Bearer {token}"}
         self.connection = Connection(app_server.port, self.scim)
@@ -242,19 +246,23 @@ class Benchmark:
         self.report.add("incremental_patch_p95_ms", percentile(patches, 95), "ms")
 
     def lookups(self) -> None:
-        """userName lookups at N users from every client at once, in turns with the floor's."""
-        progress(f"{self.options.samples:,} lookups at {self.options.users:,} users, in turns with the floor's")
+        """userName lookups at N users from every client at once, in turns with the floor's and
+        the framework's."""
+        progress(f"{self.options.samples:,} lookups at {self.options.users:,} users, in turns with the floors'")
         chooser = random.Random(11)
         names = [entra.user_name(chooser.randrange(self.options.users)) for _ in range(self.options.samples)]
-        app, floors = [], []
+        app, floors, frameworks = [], [], []
         for part in _parts(names, LOOKUP_ROUNDS):
-            floors += self.phase(entra.floor_lookups, deal(part, self.options.clients), self.floor.port).latencies[
-                "floor_lookup"]
-            app += self.phase(entra.lookups, deal(part, self.options.clients)).latencies["filter"]
-        filter_p95, floor_p95 = percentile(app, 95), percentile(floors, 95)
+            shares = deal(part, self.options.clients)
+            floors += self.phase(entra.floor_lookups, shares, self.floor.port).latencies["floor_lookup"]
+            frameworks += self.phase(entra.floor_lookups, shares, self.framework.port).latencies["floor_lookup"]
+            app += self.phase(entra.lookups, shares).latencies["filter"]
+        filter_p95, floor_p95, framework_p95 = (percentile(values, 95) for values in (app, floors, frameworks))
         self.report.add("filter_p95_ms", filter_p95, "ms")
         self.report.add("floor_lookup_p95_ms", floor_p95, "ms")
         self.report.ratio("filter_p95_ratio_to_floor", filter_p95, floor_p95)
+        self.report.add("framework_lookup_p95_ms", framework_p95, "ms")
+        self.report.ratio("framework_lookup_p95_ratio_to_floor", framework_p95, floor_p95)
 
     def flatness(self) -> None:
         """One request at a time, the same request against a small group and the group of every
@@ -314,9 +322,10 @@ class Benchmark:
         return response.ms
 
     def admin_pages(self) -> None:
-        """The signed-in admin pages, one request at a time, alternating with the floor's trivial
-        endpoint; medians of `repeat` tries."""
-        views = {"trivial": (Connection(self.floor.port), Request("trivial", "GET", "/trivial"))}
+        """The signed-in admin pages, one request at a time, alternating with the floor's and the
+        framework's trivial endpoints; medians of `repeat` tries."""
+        views = {server: (Connection(port), Request("trivial", "GET", "/trivial"))
+                 for server, port in (("floor", self.floor.port), ("framework", self.framework.port))}
         if self.pages:
             progress(f"adding {self.options.log_rows:,} provisioning log rows")
             started = time.perf_counter()
@@ -332,8 +341,10 @@ class Benchmark:
                 elapsed = self.send(request, connection)
                 if round_:
                     times[name].append(elapsed)
-        trivial = median(times["trivial"])
+        trivial = median(times["floor"])
         self.report.add("floor_trivial_ms", trivial, "ms")
+        self.report.add("framework_trivial_ms", median(times["framework"]), "ms")
+        self.report.ratio("framework_trivial_ratio_to_trivial", median(times["framework"]), trivial)
         for name in admin.PAGES:
             if self.pages:
                 self.report.add(f"{name}_ms", median(times[name]), "ms")
