@@ -3,8 +3,9 @@ Flask-SQLAlchemy, before Jericho does anything. Served by the same gunicorn with
 on the floor's database (floor.prepare), so that next to the bare WSGI floor it shows how much of
 a ratio the framework takes by itself and how much is Jericho's own.
 
-    GET /trivial        a fixed JSON body
-    GET /lookup?key=k   one lookup on the rows' unique index, through the session
+    GET  /trivial       a fixed JSON body
+    POST /insert        the posted JSON committed as one row, through the session
+    GET  /lookup?key=k  one lookup on the rows' unique index, through the session
 
 `gunicorn bench.framework:app` with BENCH_FLOOR_DB naming the database.
 """
@@ -15,7 +16,7 @@ import os
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Column, Integer, Table, Text, event, select
+from sqlalchemy import Column, Integer, Table, Text, event, insert, select
 
 from jericho.database import configure_sqlite_connection
 
@@ -31,6 +32,14 @@ with app.app_context():
 @app.get("/trivial")
 def trivial():
     return jsonify(ok=True)
+
+
+@app.post("/insert")
+def insert_row():
+    body = request.get_json()
+    row_id = db.session.execute(insert(rows).values(key=body["key"], body=json.dumps(body))).inserted_primary_key[0]
+    db.session.commit()
+    return jsonify(id=row_id), 201
 
 
 @app.get("/lookup")

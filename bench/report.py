@@ -32,6 +32,10 @@ MEANING = {
     "floor_lookup_insert_rps": "floor: a lookup then a one-row commit per user, users per second (8 clients): the sync's "
                                "two requests per user at the floor, the most any app could reach",
     "create_ratio_to_floor_lookup_insert": "create_rps / floor_lookup_insert_rps",
+    "framework_lookup_insert_rps": "framework: the same lookup then one-row commit per user, in Flask and Flask-SQLAlchemy "
+                                   "doing nothing else (8 clients)",
+    "framework_lookup_insert_ratio_to_floor": "framework_lookup_insert_rps / floor_insert_rps: the create target for an "
+                                              "app that does nothing but the framework's lookup and insert",
     "create_post_p95_ms": "95th percentile of POST /Users during the sync",
     "group_create_rps": "groups created per second (filter, then POST)",
     "memberships_per_s": "members added per second, in PATCH batches of 100",

@@ -162,10 +162,11 @@ class Benchmark:
         baseline = min(BASELINE_USERS, n // 2)
         progress(f"initial sync: creating {n:,} users (filter, then POST), in turns with floor inserts")
         users = [(number, entra.user_name(number), number) for number in range(n)]
-        creates, inserts, pairs, captured = [], [], [], {}
+        creates, inserts, pairs, framework_pairs, captured = [], [], [], [], {}
         for segment in [users[:baseline], *_parts(users[baseline:], CREATE_SEGMENTS - 1)]:
             inserts.append(self.floor_inserts())
             pairs.append(self.floor_inserts(lookup_first=True))
+            framework_pairs.append(self.floor_inserts(lookup_first=True, port=self.framework.port))
             creates.append(self.phase(entra.user_creates, deal(segment, self.options.clients)))
             captured |= creates[-1].captured
             progress(f"{len(captured):,} users created")
@@ -174,6 +175,7 @@ class Benchmark:
                 rss_baseline = self.worker_rss_mb()
         inserts.append(self.floor_inserts())
         pairs.append(self.floor_inserts(lookup_first=True))
+        framework_pairs.append(self.floor_inserts(lookup_first=True, port=self.framework.port))
         self.user_ids = [captured[number] for number in range(n)]
         create_rps = n / sum(outcome.seconds for outcome in creates)
         self.report.add("create_rps", create_rps, "users/s")
@@ -181,6 +183,9 @@ class Benchmark:
         self.report.ratio("create_ratio_to_floor", create_rps, _inserts_per_second(inserts))
         self.report.add("floor_lookup_insert_rps", _inserts_per_second(pairs), "users/s")
         self.report.ratio("create_ratio_to_floor_lookup_insert", create_rps, _inserts_per_second(pairs))
+        self.report.add("framework_lookup_insert_rps", _inserts_per_second(framework_pairs), "users/s")
+        self.report.ratio("framework_lookup_insert_ratio_to_floor", _inserts_per_second(framework_pairs),
+                          _inserts_per_second(inserts))
         posts = [ms for outcome in creates for ms in outcome.latencies["create"]]
         self.report.add("create_post_p95_ms", percentile(posts, 95), "ms")
 
@@ -199,12 +204,13 @@ class Benchmark:
         headers = None if port else self.scim
         return self.clients.run(port or self.app.port, builder, shares, headers=headers)
 
-    def floor_inserts(self, lookup_first: bool = False) -> Outcome:
-        """One burst of a quarter of `samples` floor inserts, from every client."""
+    def floor_inserts(self, lookup_first: bool = False, port: int | None = None) -> Outcome:
+        """One burst of a quarter of `samples` floor inserts, from every client, to the floor or
+        to the framework floor on `port`."""
         tag = secrets.token_hex(4)
         count = max(self.options.samples // (4 * self.options.clients), 1)
         shares = [(f"{tag}-{client}", count, lookup_first) for client in range(self.options.clients)]
-        return self.phase(entra.floor_inserts, shares, self.floor.port)
+        return self.phase(entra.floor_inserts, shares, port or self.floor.port)
 
     def create_groups(self) -> None:
         progress(f"creating {self.options.groups:,} groups")

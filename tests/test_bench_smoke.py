@@ -27,6 +27,7 @@ REQUIRED_FIGURES = (
     "rss_growth_mb",
     "db_bytes_per_user",
     # and the framework floor's, which tell the framework's share of a ratio from Jericho's own
+    "framework_lookup_insert_ratio_to_floor",
     "framework_lookup_p95_ratio_to_floor",
     "framework_trivial_ratio_to_trivial",
 )
