@@ -11,6 +11,7 @@ from typing import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from . import exports, insights, retention, status_data
 from .insights import CHART_RANGES, OPERATION_WORDS
@@ -74,14 +75,23 @@ def dashboard():
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    counts = status_data.user_counts(organization_id())
-    page, rows = status_data.users_page(organization_id(), filters, counts)
-    return render_template(
-        "status/users.html", filters=filters, page=page, rows=rows,
-        groups=status_data.group_choices(organization_id()),
-        manager=status_data.user_of(organization_id(), filters.manager) if filters.manager else None,
-        counts=counts,
-    )
+    # Below the site's header the page is the same for every admin of the organization until
+    # the log changes (status_data.kept); its times read differently from one day to the next.
+    content = status_data.kept(organization_id(), ("users page", filters, utcnow().date()),
+                               lambda: _users_content(organization_id(), filters))
+    return render_template("status/users.html", content=content)
+
+
+def _users_content(organization_id: int, filters: UserFilters) -> Markup:
+    counts = status_data.user_counts(organization_id)
+    page, rows = status_data.users_page(organization_id, filters, counts)
+    # A list of the groups while they are few, else a name to type (kept once typed).
+    groups = None if filters.group_name else status_data.group_choices(organization_id)
+    return Markup(render_template(  # rendered with autoescaping, like every page
+        "status/_users.html", filters=filters, page=page, rows=rows, groups=groups, counts=counts,
+        group=status_data.group_of(organization_id, filters.group) if filters.group and groups is None else None,
+        manager=status_data.user_of(organization_id, filters.manager) if filters.manager else None,
+    ))
 
 
 @bp.get("/users/deleted")

@@ -7,13 +7,17 @@ and the dashboard counts a bounded part of the log in ten-minute buckets, each r
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
-from flask import abort, current_app
+from flask import abort, current_app, g
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement, and_, bindparam, exists, func, literal, literal_column, or_, select, union_all,
+)
 
 from . import activity, insights
 from .activity import FAILED, cause_condition
@@ -40,6 +44,7 @@ MAPPING_SAMPLE = 200
 UNKNOWN_TOKEN = "unknown token"
 
 SUCCEEDED = ProvisioningEvent.status < literal_column("400")
+T = TypeVar("T")
 
 
 # --- Which requests an organization sees ------------------------------------------------------
@@ -53,8 +58,9 @@ def event_branches(organization_id: int) -> list[ColumnElement]:
 
 
 def unknown_token_branches() -> list[ColumnElement]:
-    only_one = db.session.execute(select(func.count(Organization.id))).scalar_one() == 1
-    if only_one:
+    if "status_only_organization" not in g:  # asked several times by a page: counted once
+        g.status_only_organization = db.session.execute(select(func.count(Organization.id))).scalar_one() == 1
+    if g.status_only_organization:
         return [and_(ProvisioningEvent.organization_id.is_(None), ProvisioningEvent.error_detail == UNKNOWN_TOKEN)]
     return []
 
@@ -166,53 +172,107 @@ class Counts:
     memberships: int
 
 
-# Counting 100k users and their memberships takes milliseconds, and the counts change only with
-# a request from Entra, which the log records after the change: each process keeps the counts
-# with the first and last request the log held when they were counted, and counts again when
-# either differs (a new request, or pruning). Counts are kept only once they were made this long
-# after the last request, so that a change whose log entry is still being written (a server
-# stores its log entries every PROVISIONING_LOG_FLUSH_SECONDS) is never missed.
+# What the status pages show changes only with a request from Entra, which the log records after
+# the change, or with pruning: each process keeps counts, and whatever else a page asks to keep,
+# with the first and last request the log held when they were made (the organization's own, and
+# those with a token that matched none), and makes them again when either differs. A value is
+# kept only once it was made this long after the last request, so that a change whose log entry
+# is still being written (a server stores its log entries every PROVISIONING_LOG_FLUSH_SECONDS)
+# is never missed, and for KEPT_FOR at most, in case a request's log entry could not be stored.
 COUNTS_SETTLE = timedelta(seconds=10)
-COUNTS_KEPT = "jericho.status_counts"
+KEPT_FOR = timedelta(minutes=1)
+KEPT = "jericho.status_kept"
+KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: pages are ~30 kB
 
 
 @dataclass(frozen=True)
-class _KeptCounts:
+class _Kept:
     log_ends: tuple
-    counts: Counts | UserCounts
+    made_at: datetime
+    value: Any
 
 
 def counts_of(organization_id: int) -> Counts:
-    return _kept(organization_id, _count)
+    return kept(organization_id, ("counts",), lambda: _count(organization_id))
 
 
 def user_counts(organization_id: int) -> UserCounts:
     """What the users page needs of counts_of, counted on their own while none are kept."""
-    return _kept(organization_id, _count_users)
+    return kept(organization_id, ("user counts",), lambda: _count_users(organization_id))
 
 
-def _kept(organization_id: int, count):
-    ends = _log_ends(organization_id)
-    kept: dict[tuple, _KeptCounts] = current_app.extensions.setdefault(COUNTS_KEPT, {})
-    key = organization_id, count.__name__
-    if key in kept and kept[key].log_ends == ends:
-        return kept[key].counts
-    counted_at = utcnow()
-    counts = count(organization_id)
-    last = ends[-1]
-    if last is None or counted_at >= last[0] + COUNTS_SETTLE:
-        kept[key] = _KeptCounts(ends, counts)
-    return counts
+def kept(organization_id: int, key: tuple, make: Callable[[], T]) -> T:
+    """make(), or what it made for the organization and `key` while the log's ends were the same.
+    `key` names everything else the value depends on."""
+    ends = log_ends(organization_id)
+    store: _KeptStore = current_app.extensions.setdefault(KEPT, _KeptStore())
+    full_key = (organization_id, *key)
+    found = store.get(full_key)
+    if found is not None and found.log_ends == ends and utcnow() < found.made_at + KEPT_FOR:
+        return found.value
+    made_at = utcnow()
+    value = make()
+    last = max((end for end in ends[1:] if end is not None), default=None)
+    if last is None or made_at >= last[0] + COUNTS_SETTLE:
+        store.put(full_key, _Kept(ends, made_at, value))
+    return value
 
 
-def _log_ends(organization_id: int) -> tuple:
-    """The (time, id) of the organization's first and last request: two index probes."""
+class _KeptStore:
+    """A bounded mapping, safe to share between a process's threads."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple, _Kept] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> _Kept | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: _Kept) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > KEPT_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def values(self) -> list[_Kept]:
+        with self._lock:
+            return list(self._entries.values())
+
+
+def _log_ends_statement():
     e = ProvisioningEvent
-    return tuple(
-        db.session.execute(select(e.occurred_at, e.id).where(e.organization_id == organization_id)
-                           .order_by(*order).limit(1)).first()
-        for order in ((e.occurred_at, e.id), _newest_first())
+    mine = e.organization_id == bindparam("organization_id")
+    probes = (
+        (mine, (e.occurred_at, e.id)),
+        (mine, _newest_first()),
+        (and_(e.organization_id.is_(None), e.error_detail == UNKNOWN_TOKEN), _newest_first()),
     )
+    return len(probes), union_all(*(
+        select(literal(number).label("end"), e.occurred_at, e.id).where(condition).order_by(*order).limit(1)
+        .subquery().select()
+        for number, (condition, order) in enumerate(probes)
+    ))
+
+
+# Made once: building the statement costs more than running it.
+_LOG_ENDS_COUNT, _LOG_ENDS = _log_ends_statement()
+
+
+def log_ends(organization_id: int) -> tuple:
+    """The (time, id) of the organization's first and last request, and of the last request with
+    a token that matched none (which the only organization sees): one query of three index
+    probes, made once per request (or app context)."""
+    memo = g.setdefault("status_log_ends", {})
+    if organization_id not in memo:
+        found = {end: (occurred_at, id_) for end, occurred_at, id_
+                 in db.session.execute(_LOG_ENDS, {"organization_id": organization_id})}
+        memo[organization_id] = tuple(found.get(end) for end in range(_LOG_ENDS_COUNT))
+    return memo[organization_id]
 
 
 def _scalar(statement):
@@ -385,6 +445,7 @@ class UserFilters:
     q: str = ""
     state: str = "all"
     group: str = ""  # a group's SCIM id: its direct members
+    group_name: str = ""  # part of a group's name: the direct members of the groups it matches
     manager: str = ""  # a user's SCIM id: their direct reports
     sort: str = "user_name"
     page: int = 1
@@ -396,6 +457,7 @@ class UserFilters:
             q=args.get("q", "").strip(),
             state=state if state in USER_STATES else "all",
             group=args.get("group", "").strip(),
+            group_name=args.get("group_name", "").strip(),
             manager=args.get("manager", "").strip(),
             sort=sort if sort in USER_SORTS else "user_name",
             page=page_number(args),
@@ -425,6 +487,11 @@ def users_statement(organization_id: int, filters: UserFilters):
         members = select(Membership.user_pk).join(Group, Group.pk == Membership.group_pk).where(
             Group.organization_id == organization_id, Group.id == filters.group)
         conditions.append(User.pk.in_(members))
+    if filters.group_name:
+        members = select(Membership.user_pk).join(Group, Group.pk == Membership.group_pk).where(
+            Group.organization_id == organization_id,
+            Group.display_name_key.like(_like(filters.group_name), escape="\\"))
+        conditions.append(User.pk.in_(members))
     if filters.manager:
         conditions.append(User.manager_id == filters.manager)
     return select(User).where(*conditions).order_by(*USER_SORTS[filters.sort], User.pk)
@@ -440,7 +507,7 @@ class UserRow:
 
 def users_page(organization_id: int, filters: UserFilters, counts: UserCounts) -> tuple[Pagination, list[UserRow]]:
     # Without a search, a group or a manager, the number of users is one of `counts`.
-    known = None if filters.q or filters.group or filters.manager else \
+    known = None if filters.q or filters.group or filters.group_name or filters.manager else \
         {"all": counts.users, "active": counts.active, "deactivated": counts.deactivated}[filters.state]
     page = db.paginate(users_statement(organization_id, filters), page=filters.page, per_page=PAGE_SIZE,
                        error_out=False, count=known is None)
@@ -471,11 +538,24 @@ def deactivation_times(organization_id: int, users: list[User]) -> dict[str, dat
     return {user.id: found.get(user.id, user.updated_at) for user in users}
 
 
-def group_choices(organization_id: int) -> list[tuple[str, str]]:
-    return [tuple(row) for row in db.session.execute(
+# The users page lists the groups to filter by while they are this few; beyond, a list of a
+# thousand names would make most of the page, and the filter takes a name (or part of one).
+GROUP_CHOICES = 100
+
+
+def group_choices(organization_id: int) -> list[tuple[str, str]] | None:
+    """(SCIM id, name) of every group, by name; None when there are more than GROUP_CHOICES."""
+    found = [tuple(row) for row in db.session.execute(
         select(Group.id, Group.display_name).where(Group.organization_id == organization_id)
-        .order_by(Group.display_name_key)
+        .order_by(Group.display_name_key).limit(GROUP_CHOICES + 1)
     )]
+    return found if len(found) <= GROUP_CHOICES else None
+
+
+def group_of(organization_id: int, scim_id: str) -> Group | None:
+    return db.session.execute(
+        select(Group).where(Group.organization_id == organization_id, Group.id == scim_id)
+    ).scalar_one_or_none()
 
 
 # --- One user ---------------------------------------------------------------------------------
