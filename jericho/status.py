@@ -63,13 +63,30 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
+    data = status_data.dashboard_of(organization_id(), now=now(), chart_range=chart_range)
+    sync, chart, today = data.sync, data.chart, utcnow().date()
+    # The page's larger parts are kept between views under everything they show
+    # (status_data.kept); the banner and the figures around them are made on each view.
+    first_cycle = sync.first_sync.cycle.start if sync.first_sync.cycle else None
     return render_template(
         "status/dashboard.html",
-        data=status_data.dashboard_of(organization_id(), now=now(), chart_range=chart_range),
+        data=data,
         chart_range=chart_range,
         chart_ranges=CHART_RANGES.values(),
         activity_limit=status_data.ACTIVITY_LIMIT,
+        chart_html=_kept_html(("chart", chart_range, sync.until, chart.start, chart.end), "status/_chart.html",
+                              chart=chart, chart_range=chart_range),
+        cycles_html=_kept_html(("cycles", chart_range, sync.until, first_cycle, today), "status/_cycles.html",
+                               cycles=data.recent_cycles(), first=sync.first_sync, chart_range=chart_range),
+        errors_html=_kept_html(("errors", sync.window_start, sync.until, chart.start, today), "status/_errors.html",
+                               errors=data.errors, since=chart.start),
     )
+
+
+def _kept_html(key: tuple, template: str, **context) -> Markup:
+    """A part of a page, rendered (with autoescaping) once for everything `key` names."""
+    return status_data.kept(organization_id(), ("html", *key),
+                            lambda: Markup(render_template(template, **context)))
 
 
 @bp.get("/users")

@@ -23,7 +23,7 @@ from . import activity, insights
 from .activity import FAILED, cause_condition
 from .extensions import db
 from .insights import (
-    CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, FirstSync, Person,
+    CAUSES, CAUSES_BY_KEY, CHANGES, Activity, ChartRange, Cycle, ErrorGroup, EventLike, FirstSync, Person,
 )
 from .models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail, utcnow
 from .onboarding import user_name_problem, work_email
@@ -301,32 +301,46 @@ def _count(organization_id: int) -> Counts:
 
 @dataclass(frozen=True)
 class Sync:
-    """Cycles since `window_start`, and where the first sync stands."""
+    """Cycles from `window_start` to `until`, and where the first sync stands."""
 
     window_start: datetime
+    until: datetime  # the last request, or now
     clipped: bool  # window_start is later than asked, for ACTIVITY_LIMIT
     activity: list[Activity]
     cycles: list[Cycle]
     first_sync: FirstSync
 
 
-def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_request: ProvisioningEvent | None) -> Sync:
+@dataclass(frozen=True)
+class _Window:
+    start: datetime
+    clipped: bool
+    activity: list[Activity]
+    cycles: list[Cycle]
+    earlier_creates: int
+
+
+def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_request: EventLike | None) -> Sync:
     # The window ends at the last request, so the cycles before a long silence still show.
     until = min(now, last_request.occurred_at) if last_request else now
-    asked = until - span
-    own = activity.own_activity(organization_id, since=asked)
-    window_start = _window_start(own, since=asked)
-    if window_start > asked:  # a bucket's start: its counts are wholly in the window or wholly out
+    window = kept(organization_id, ("sync", span, until), lambda: _window_of(organization_id, since=until - span))
+    first_sync = insights.first_sync_of(window.cycles, now=now, window_start=window.start,
+                                        earlier_creates=window.earlier_creates)
+    return Sync(window.start, until, window.clipped, window.activity, window.cycles, first_sync)
+
+
+def _window_of(organization_id: int, *, since: datetime) -> _Window:
+    own = activity.own_activity(organization_id, since=since)
+    window_start = _window_start(own, since=since)
+    if window_start > since:  # a bucket's start: its counts are wholly in the window or wholly out
         own = [item for item in own if item.bucket >= window_start]
     items = own + _unknown_token_activity(since=window_start)
-    cycles = insights.cycles_of(items)
     earlier = select(ProvisioningEvent.id).where(
         ProvisioningEvent.organization_id == organization_id, ProvisioningEvent.operation == "create",
         SUCCEEDED, ProvisioningEvent.occurred_at < window_start,
     ).limit(insights.ON_DEMAND_CREATES + 1).subquery()
     earlier_creates = db.session.execute(select(func.count()).select_from(earlier)).scalar_one()
-    first_sync = insights.first_sync_of(cycles, now=now, window_start=window_start, earlier_creates=earlier_creates)
-    return Sync(window_start, window_start > asked, items, cycles, first_sync)
+    return _Window(window_start, window_start > since, items, insights.cycles_of(items), earlier_creates)
 
 
 def _window_start(own: list[Activity], *, since: datetime) -> datetime:
@@ -344,12 +358,44 @@ def _window_start(own: list[Activity], *, since: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class LoggedRequest:
+    """What the dashboard shows of a request: kept between views, unlike a row of the session."""
+
+    id: int
+    organization_id: int | None
+    occurred_at: datetime
+    status: int
+    operation: str
+    action: str
+    error_detail: str | None
+
+    @classmethod
+    def of(cls, event: ProvisioningEvent | None) -> LoggedRequest | None:
+        if event is None:
+            return None
+        return cls(event.id, event.organization_id, event.occurred_at, event.status, event.operation, event.action,
+                   event.error_detail)
+
+
+@dataclass(frozen=True)
+class _Latest:
+    request: LoggedRequest | None
+    change: LoggedRequest | None
+    failure: LoggedRequest | None
+
+
+def _latest_of(organization_id: int) -> _Latest:
+    return _Latest(*(LoggedRequest.of(event) for event in (
+        latest_event(organization_id), latest_change(organization_id), latest_event(organization_id, FAILED))))
+
+
+@dataclass(frozen=True)
 class Dashboard:
     health: insights.Health
     counts: Counts
-    last_request: ProvisioningEvent | None
-    last_change: ProvisioningEvent | None
-    last_failure: ProvisioningEvent | None
+    last_request: LoggedRequest | None
+    last_change: LoggedRequest | None
+    last_failure: LoggedRequest | None
     sync: Sync
     chart: insights.Chart
     errors: list[ErrorGroup]  # within the chart's range
@@ -363,28 +409,32 @@ class Dashboard:
 
 
 def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange) -> Dashboard:
+    """Everything the dashboard shows. What depends only on the log is kept between views
+    (`kept`); what depends on the time is worked out from it on each view."""
     counts = counts_of(organization_id)
-    last_request = latest_event(organization_id)
-    last_change = latest_change(organization_id)
-    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request)
+    latest = kept(organization_id, ("latest",), lambda: _latest_of(organization_id))
+    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=latest.request)
     latest_cycle = sync.cycles[-1] if sync.cycles else None
     latest_errors = _errors_since(organization_id, sync, latest_cycle.start) \
         if latest_cycle and latest_cycle.tally.errors else []
     health = insights.health_of(insights.HealthEvidence(
         now=now,
-        last_request=last_request,
-        started=last_change is not None or counts.users.users > 0 or counts.groups > 0,
+        last_request=latest.request,
+        started=latest.change is not None or counts.users.users > 0 or counts.groups > 0,
         latest_cycle=latest_cycle,
         latest_errors=latest_errors,
         first_sync=sync.first_sync,
     ))
-    chart = insights.chart_of(sync.activity, chart_range, now=now)
+    # The chart depends on the time only through its window: whole buckets up to now.
+    window = insights.chart_window(chart_range, now)
+    chart = kept(organization_id, ("chart", chart_range, sync.until, window),
+                 lambda: insights.chart_of(sync.activity, chart_range, now=now))
     return Dashboard(
         health=health,
         counts=counts,
-        last_request=last_request,
-        last_change=last_change,
-        last_failure=latest_event(organization_id, FAILED),
+        last_request=latest.request,
+        last_change=latest.change,
+        last_failure=latest.failure,
         sync=sync,
         chart=chart,
         errors=_errors_since(organization_id, sync, chart.start),
@@ -394,6 +444,11 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
 def _errors_since(organization_id: int, sync: Sync, since: datetime) -> list[ErrorGroup]:
     """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
     bucket's counts are wholly before it or wholly after."""
+    return kept(organization_id, ("errors", sync.window_start, sync.until, since),
+                lambda: _count_errors_since(organization_id, sync, since))
+
+
+def _count_errors_since(organization_id: int, sync: Sync, since: datetime) -> list[ErrorGroup]:
     items = sync.activity if since >= sync.window_start else activity_of(organization_id, since=since)
     return insights.error_groups_of(item for item in items if item.first >= since)
 
