@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from . import exports, insights, retention, status_data
-from .insights import CHART_RANGES, OPERATION_WORDS
+from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
 from .models import ProvisioningEvent, utcnow
 from .onboarding import work_email
 from .status_data import Cursor, GroupFilters, LogFilters, UserFilters
@@ -63,24 +63,38 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    data = status_data.dashboard_of(organization_id(), now=now(), chart_range=chart_range)
+    moment = now()
+    data = status_data.dashboard_of(organization_id(), now=moment, chart_range=chart_range)
     sync, chart, today = data.sync, data.chart, utcnow().date()
-    # The page's larger parts are kept between views under everything they show
-    # (status_data.kept); the banner and the figures around them are made on each view.
-    first_cycle = sync.first_sync.cycle.start if sync.first_sync.cycle else None
-    return render_template(
-        "status/dashboard.html",
+    # What the page says of the time is worked out here, and the page is kept under it with what
+    # the log holds (status_data.kept): it is made again when a text changes, at most once a
+    # minute, rather than on each view.
+    agos = {value: insights.ago(value, now=moment) for value in (
+        *(event.occurred_at for event in (data.last_request, data.last_change, data.last_failure) if event),
+        *((data.last_cycle.start,) if data.last_cycle else ()),
+    )}
+    first = sync.first_sync
+    first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(first, now=moment)
+    key = ("dashboard", chart_range, sync.until, data.health, first.state, first_words, tuple(agos.items()),
+           chart.start, today)
+    content = status_data.kept(organization_id(), key, lambda: Markup(render_template(
+        "status/_dashboard.html",
         data=data,
         chart_range=chart_range,
         chart_ranges=CHART_RANGES.values(),
         activity_limit=status_data.ACTIVITY_LIMIT,
+        ago=agos.__getitem__,
+        first_sync_words=lambda sync: first_words,
+        # Kept on their own too, for when only the time said changes.
         chart_html=_kept_html(("chart", chart_range, sync.until, chart.start, chart.end), "status/_chart.html",
                               chart=chart, chart_range=chart_range),
-        cycles_html=_kept_html(("cycles", chart_range, sync.until, first_cycle, today), "status/_cycles.html",
-                               cycles=data.recent_cycles(), first=sync.first_sync, chart_range=chart_range),
+        cycles_html=_kept_html(("cycles", chart_range, sync.until, first.cycle.start if first.cycle else None, today),
+                               "status/_cycles.html", cycles=data.recent_cycles(), first=first,
+                               chart_range=chart_range),
         errors_html=_kept_html(("errors", sync.window_start, sync.until, chart.start, today), "status/_errors.html",
                                errors=data.errors, since=chart.start),
-    )
+    )))
+    return render_template("status/dashboard.html", content=content)
 
 
 def _kept_html(key: tuple, template: str, **context) -> Markup:

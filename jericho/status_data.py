@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from flask import abort, current_app, g
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
-    ColumnElement, and_, bindparam, exists, func, literal, literal_column, or_, select, union_all,
+    ColumnElement, Integer, and_, bindparam, exists, func, literal_column, or_, select,
 )
 
 from . import activity, insights
@@ -172,14 +172,17 @@ class Counts:
     memberships: int
 
 
-# What the status pages show changes only with a request from Entra, which the log records after
-# the change, or with pruning: each process keeps counts, and whatever else a page asks to keep,
-# with the first and last request the log held when they were made (the organization's own, and
-# those with a token that matched none), and makes them again when either differs. A value is
-# kept only once it was made this long after the last request, so that a change whose log entry
-# is still being written (a server stores its log entries every PROVISIONING_LOG_FLUSH_SECONDS)
-# is never missed, and for KEPT_FOR at most, in case a request's log entry could not be stored.
-COUNTS_SETTLE = timedelta(seconds=10)
+# What the status pages show changes only with a request from Entra, which the log records
+# after the change, or with pruning. Each process keeps counts, and whatever else a page asks to
+# keep, with the log's version when they were made, and makes them again when it differs: the
+# largest id, which every new request raises, and the first request (the organization's own,
+# and those of no organization), which pruning changes. A request's log entry is stored after
+# its change, so a value made before the change is made again once the entry is there. The
+# number of organizations is part of the version too: it decides who sees unknown tokens.
+# SQLite has one writer at a time, so ids are committed in order; PostgreSQL may commit a
+# smaller id after a larger one, so there a value is kept only when no write transaction was in
+# progress as the version was read. A value is kept for KEPT_FOR at most, in case a request's
+# log entry could not be stored.
 KEPT_FOR = timedelta(minutes=1)
 KEPT = "jericho.status_kept"
 KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: pages are ~30 kB
@@ -187,7 +190,7 @@ KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: page
 
 @dataclass(frozen=True)
 class _Kept:
-    log_ends: tuple
+    version: tuple
     made_at: datetime
     value: Any
 
@@ -202,19 +205,18 @@ def user_counts(organization_id: int) -> UserCounts:
 
 
 def kept(organization_id: int, key: tuple, make: Callable[[], T]) -> T:
-    """make(), or what it made for the organization and `key` while the log's ends were the same.
-    `key` names everything else the value depends on."""
-    ends = log_ends(organization_id)
+    """make(), or what it made for the organization and `key` while the log's version was the
+    same. `key` names everything else the value depends on."""
+    version, settled = log_version(organization_id)
     store: _KeptStore = current_app.extensions.setdefault(KEPT, _KeptStore())
     full_key = (organization_id, *key)
     found = store.get(full_key)
-    if found is not None and found.log_ends == ends and utcnow() < found.made_at + KEPT_FOR:
+    if found is not None and found.version == version and utcnow() < found.made_at + KEPT_FOR:
         return found.value
     made_at = utcnow()
     value = make()
-    last = max((end for end in ends[1:] if end is not None), default=None)
-    if last is None or made_at >= last[0] + COUNTS_SETTLE:
-        store.put(full_key, _Kept(ends, made_at, value))
+    if settled:
+        store.put(full_key, _Kept(version, made_at, value))
     return value
 
 
@@ -244,35 +246,43 @@ class _KeptStore:
             return list(self._entries.values())
 
 
-def _log_ends_statement():
+def _log_version_statement():
     e = ProvisioningEvent
-    mine = e.organization_id == bindparam("organization_id")
-    probes = (
-        (mine, (e.occurred_at, e.id)),
-        (mine, _newest_first()),
-        (and_(e.organization_id.is_(None), e.error_detail == UNKNOWN_TOKEN), _newest_first()),
-    )
-    return len(probes), union_all(*(
-        select(literal(number).label("end"), e.occurred_at, e.id).where(condition).order_by(*order).limit(1)
-        .subquery().select()
-        for number, (condition, order) in enumerate(probes)
-    ))
+
+    def first(condition, column):
+        return select(column).where(condition).order_by(e.occurred_at, e.id).limit(1).scalar_subquery()
+
+    mine, nobodys = e.organization_id == bindparam("organization_id"), e.organization_id.is_(None)
+    return select(first(mine, e.occurred_at), first(mine, e.id), first(nobodys, e.occurred_at), first(nobodys, e.id),
+                  select(func.max(e.id)).scalar_subquery(),
+                  # Whether requests with an unknown token are the organization's (event_branches).
+                  select(func.count(Organization.id)).scalar_subquery())
 
 
-# Made once: building the statement costs more than running it.
-_LOG_ENDS_COUNT, _LOG_ENDS = _log_ends_statement()
+# Made once: building the statement costs more than running it (six index probes). On
+# PostgreSQL, in the same statement (one snapshot), the write transactions then in progress.
+_LOG_VERSION = _log_version_statement()
+_LOG_VERSION_WRITERS = select(*_LOG_VERSION.selected_columns, literal_column(
+    "(SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))", Integer))
 
 
-def log_ends(organization_id: int) -> tuple:
-    """The (time, id) of the organization's first and last request, and of the last request with
-    a token that matched none (which the only organization sees): one query of three index
-    probes, made once per request (or app context)."""
-    memo = g.setdefault("status_log_ends", {})
+def log_version(organization_id: int) -> tuple[tuple, bool]:
+    """The log's version for the organization (see KEPT_FOR), and whether values made now may be
+    kept; read once per request (or app context)."""
+    memo = g.setdefault("status_log_version", {})
     if organization_id not in memo:
-        found = {end: (occurred_at, id_) for end, occurred_at, id_
-                 in db.session.execute(_LOG_ENDS, {"organization_id": organization_id})}
-        memo[organization_id] = tuple(found.get(end) for end in range(_LOG_ENDS_COUNT))
+        if db.engine.dialect.name == "postgresql":
+            row = db.session.execute(_LOG_VERSION_WRITERS, {"organization_id": organization_id}).one()
+            memo[organization_id] = tuple(row[:-1]), settled(row[-1])
+        else:
+            row = db.session.execute(_LOG_VERSION, {"organization_id": organization_id}).one()
+            memo[organization_id] = tuple(row), True
     return memo[organization_id]
+
+
+def settled(writers: int) -> bool:
+    """Whether values may be kept while `writers` write transactions are in progress (PostgreSQL)."""
+    return writers == 0
 
 
 def _scalar(statement):
