@@ -180,9 +180,9 @@ class Counts:
 # its change, so a value made before the change is made again once the entry is there. The
 # number of organizations is part of the version too: it decides who sees unknown tokens.
 # SQLite has one writer at a time, so ids are committed in order; PostgreSQL may commit a
-# smaller id after a larger one, so there a value is kept only when no write transaction was in
-# progress as the version was read. A value is kept for KEPT_FOR at most, in case a request's
-# log entry could not be stored.
+# smaller id after a larger one, so there a value is kept only when no other session of the
+# database was in a write transaction as the version was read. A value is kept for KEPT_FOR at
+# most, in case a request's log entry could not be stored.
 KEPT_FOR = timedelta(minutes=1)
 KEPT = "jericho.status_kept"
 KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: pages are ~30 kB
@@ -260,10 +260,11 @@ def _log_version_statement():
 
 
 # Made once: building the statement costs more than running it (six index probes). On
-# PostgreSQL, in the same statement (one snapshot), the write transactions then in progress.
+# PostgreSQL, in the same statement, the database's other sessions then in a write transaction.
 _LOG_VERSION = _log_version_statement()
 _LOG_VERSION_WRITERS = select(*_LOG_VERSION.selected_columns, literal_column(
-    "(SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))", Integer))
+    "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND backend_xid IS NOT NULL AND pid <> pg_backend_pid())", Integer))
 
 
 def log_version(organization_id: int) -> tuple[tuple, bool]:
@@ -281,7 +282,8 @@ def log_version(organization_id: int) -> tuple[tuple, bool]:
 
 
 def settled(writers: int) -> bool:
-    """Whether values may be kept while `writers` write transactions are in progress (PostgreSQL)."""
+    """Whether values may be kept while `writers` other sessions of the database are in a write
+    transaction (PostgreSQL)."""
     return writers == 0
 
 
