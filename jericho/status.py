@@ -75,7 +75,7 @@ def dashboard():
     )}
     first = sync.first_sync
     first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(first, now=moment)
-    key = ("dashboard", chart_range, sync.until, data.health, first.state, first_words, tuple(agos.items()),
+    key = ("dashboard", chart_range, *sync.kept_as, data.health, first.state, first_words, tuple(agos.items()),
            chart.start, today)
     content = status_data.kept(organization_id(), key, lambda: Markup(render_template(
         "status/_dashboard.html",
@@ -86,12 +86,12 @@ def dashboard():
         ago=agos.__getitem__,
         first_sync_words=lambda sync: first_words,
         # Kept on their own too, for when only the time said changes.
-        chart_html=_kept_html(("chart", chart_range, sync.until, chart.start, chart.end), "status/_chart.html",
+        chart_html=_kept_html(("chart", chart_range, *sync.kept_as, chart.start, chart.end), "status/_chart.html",
                               chart=chart, chart_range=chart_range),
-        cycles_html=_kept_html(("cycles", chart_range, sync.until, first.cycle.start if first.cycle else None, today),
+        cycles_html=_kept_html(("cycles", chart_range, *sync.kept_as, first.cycle.start if first.cycle else None, today),
                                "status/_cycles.html", cycles=data.recent_cycles(), first=first,
                                chart_range=chart_range),
-        errors_html=_kept_html(("errors", sync.window_start, sync.until, chart.start, today), "status/_errors.html",
+        errors_html=_kept_html(("errors", *sync.kept_as, chart.start, today), "status/_errors.html",
                                errors=data.errors, since=chart.start),
     )))
     return render_template("status/dashboard.html", content=content)

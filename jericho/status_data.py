@@ -185,7 +185,7 @@ class Counts:
 # most, in case a request's log entry could not be stored.
 KEPT_FOR = timedelta(minutes=1)
 KEPT = "jericho.status_kept"
-KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: pages are ~30 kB
+KEPT_ENTRIES = 200  # per process, the least recently used forgotten first: most are pages of ~30 kB
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,7 @@ class Sync:
 
     window_start: datetime
     until: datetime  # the last request, or now
+    kept_as: tuple  # what the window depends on beside the log's version, for `kept`
     clipped: bool  # window_start is later than asked, for ACTIVITY_LIMIT
     activity: list[Activity]
     cycles: list[Cycle]
@@ -335,10 +336,13 @@ class _Window:
 def sync_of(organization_id: int, *, now: datetime, span: timedelta, last_request: EventLike | None) -> Sync:
     # The window ends at the last request, so the cycles before a long silence still show.
     until = min(now, last_request.occurred_at) if last_request else now
-    window = kept(organization_id, ("sync", span, until), lambda: _window_of(organization_id, since=until - span))
+    # The last request's time is named by the log's version: kept under the span alone, the
+    # window of the last request replaces the one before instead of piling up beside it.
+    kept_as = (span, None if last_request and until == last_request.occurred_at else until)
+    window = kept(organization_id, ("sync", *kept_as), lambda: _window_of(organization_id, since=until - span))
     first_sync = insights.first_sync_of(window.cycles, now=now, window_start=window.start,
                                         earlier_creates=window.earlier_creates)
-    return Sync(window.start, until, window.clipped, window.activity, window.cycles, first_sync)
+    return Sync(window.start, until, kept_as, window.clipped, window.activity, window.cycles, first_sync)
 
 
 def _window_of(organization_id: int, *, since: datetime) -> _Window:
@@ -439,7 +443,7 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
     ))
     # The chart depends on the time only through its window: whole buckets up to now.
     window = insights.chart_window(chart_range, now)
-    chart = kept(organization_id, ("chart", chart_range, sync.until, window),
+    chart = kept(organization_id, ("chart", chart_range, *sync.kept_as, window),
                  lambda: insights.chart_of(sync.activity, chart_range, now=now))
     return Dashboard(
         health=health,
@@ -456,7 +460,7 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
 def _errors_since(organization_id: int, sync: Sync, since: datetime) -> list[ErrorGroup]:
     """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
     bucket's counts are wholly before it or wholly after."""
-    return kept(organization_id, ("errors", sync.window_start, sync.until, since),
+    return kept(organization_id, ("errors", *sync.kept_as, since),
                 lambda: _count_errors_since(organization_id, sync, since))
 
 

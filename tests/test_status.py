@@ -319,3 +319,14 @@ def test_deleted_users_are_counted_on_the_index_of_operations(app):
         compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_provisioning_events_org_operation_time" in plan
+
+
+def test_a_dashboard_kept_replaces_the_one_before(app, admin, scim, clock, quiet_database):
+    from jericho import status_data
+    initial_sync(scim)
+    for name in ("bea@contoso.com", "cy@contoso.com", "di@contoso.com"):
+        lookup(scim, name)
+        admin.get("/status/")
+    windows = [entry for entry in app.extensions[status_data.KEPT].values()
+               if isinstance(entry.value, status_data._Window)]
+    assert len(windows) == 1  # the windows of earlier requests are not kept beside it
