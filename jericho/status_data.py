@@ -3,7 +3,8 @@
 Pages stay fast at 100k users, 1k groups and 1M requests in the log: every list is paginated in
 SQL on an index, whatever a page shows beside its rows is loaded for the whole page in one query,
 and the dashboard counts a bounded part of the log in ten-minute buckets, each request once
-(activity.py), instead of reading it.
+(activity.py), instead of reading it. Between two requests from Entra nothing they show changes,
+so each process keeps what it made until the log does (`kept`).
 """
 from __future__ import annotations
 
