@@ -13,6 +13,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from . import signin
 from .accounts import AccountError
@@ -38,9 +40,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+# With the organization, which every page's header names: one query, built once (on every
+# request, building it would cost more than running it).
+_ADMIN = select(AdminUser).options(joinedload(AdminUser.organization)).where(AdminUser.id == bindparam("admin_id"))
+
+
 @login_manager.user_loader
 def load_admin(admin_id: str) -> AdminUser | None:
-    return db.session.get(AdminUser, int(admin_id))
+    return db.session.execute(_ADMIN, {"admin_id": int(admin_id)}).scalar_one_or_none()
 
 
 def setup_pending() -> bool:

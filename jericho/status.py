@@ -11,9 +11,10 @@ from typing import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from . import exports, insights, retention, status_data
-from .insights import CHART_RANGES, OPERATION_WORDS
+from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
 from .models import ProvisioningEvent, utcnow
 from .onboarding import work_email
 from .status_data import Cursor, GroupFilters, LogFilters, UserFilters
@@ -62,26 +63,66 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    return render_template(
-        "status/dashboard.html",
-        data=status_data.dashboard_of(organization_id(), now=now(), chart_range=chart_range),
+    moment = now()
+    data = status_data.dashboard_of(organization_id(), now=moment, chart_range=chart_range)
+    sync, chart, today = data.sync, data.chart, utcnow().date()
+    # What the page says of the time is worked out here, and the page is kept under it with what
+    # the log holds (status_data.kept): it is made again when a text changes, at most once a
+    # minute, rather than on each view.
+    agos = {value: insights.ago(value, now=moment) for value in (
+        *(event.occurred_at for event in (data.last_request, data.last_change, data.last_failure) if event),
+        *((data.last_cycle.start,) if data.last_cycle else ()),
+    )}
+    first = sync.first_sync
+    first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(first, now=moment)
+    key = ("dashboard", chart_range, *sync.kept_as, data.health, first.state, first_words, tuple(agos.items()),
+           chart.start, today)
+    content = status_data.kept(organization_id(), key, lambda: Markup(render_template(
+        "status/_dashboard.html",
+        data=data,
         chart_range=chart_range,
         chart_ranges=CHART_RANGES.values(),
         activity_limit=status_data.ACTIVITY_LIMIT,
-    )
+        ago=agos.__getitem__,
+        first_sync_words=lambda sync: first_words,
+        # Kept on their own too, for when only the time said changes.
+        chart_html=_kept_html(("chart", chart_range, *sync.kept_as, chart.start, chart.end), "status/_chart.html",
+                              chart=chart, chart_range=chart_range),
+        cycles_html=_kept_html(("cycles", chart_range, *sync.kept_as, first.cycle.start if first.cycle else None, today),
+                               "status/_cycles.html", cycles=data.recent_cycles(), first=first,
+                               chart_range=chart_range),
+        errors_html=_kept_html(("errors", *sync.kept_as, chart.start, today), "status/_errors.html",
+                               errors=data.errors, since=chart.start),
+    )))
+    return render_template("status/dashboard.html", content=content)
+
+
+def _kept_html(key: tuple, template: str, **context) -> Markup:
+    """A part of a page, rendered (with autoescaping) once for everything `key` names."""
+    return status_data.kept(organization_id(), ("html", *key),
+                            lambda: Markup(render_template(template, **context)))
 
 
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    counts = status_data.user_counts(organization_id())
-    page, rows = status_data.users_page(organization_id(), filters, counts)
-    return render_template(
-        "status/users.html", filters=filters, page=page, rows=rows,
-        groups=status_data.group_choices(organization_id()),
-        manager=status_data.user_of(organization_id(), filters.manager) if filters.manager else None,
-        counts=counts,
-    )
+    # Below the site's header the page is the same for every admin of the organization until
+    # the log changes (status_data.kept); its times read differently from one day to the next.
+    content = status_data.kept(organization_id(), ("users page", filters, utcnow().date()),
+                               lambda: _users_content(organization_id(), filters))
+    return render_template("status/users.html", content=content)
+
+
+def _users_content(organization_id: int, filters: UserFilters) -> Markup:
+    counts = status_data.user_counts(organization_id)
+    page, rows = status_data.users_page(organization_id, filters, counts)
+    # A list of the groups while they are few, else a name to type (kept once typed).
+    groups = None if filters.group_name else status_data.group_choices(organization_id)
+    return Markup(render_template(  # rendered with autoescaping, like every page
+        "status/_users.html", filters=filters, page=page, rows=rows, groups=groups, counts=counts,
+        group=status_data.group_of(organization_id, filters.group) if filters.group and groups is None else None,
+        manager=status_data.user_of(organization_id, filters.manager) if filters.manager else None,
+    ))
 
 
 @bp.get("/users/deleted")

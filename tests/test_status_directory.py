@@ -1,14 +1,16 @@
 """Users and groups as received: search, filters, sorting, pagination, a user's and a group's
 page, deactivated and deleted users — all over real SCIM requests."""
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from jericho import status_data
 from jericho.extensions import db
+from jericho.models import User
 from status_helpers import (  # noqa: F401 (fixtures)
-    ENTERPRISE, add_members, admin, deactivate, page_text, provision_group, provision_user,
+    ENTERPRISE, add_members, admin, deactivate, lookup, page_text, provision_group, provision_user, quiet_database,
 )
 
 
@@ -67,6 +69,61 @@ def test_filters(admin, people):
     assert user_names(reports) == ["bob@contoso.com"] and "Direct reports of Ava Lindqvist" in page_text(reports)
     assert user_names(admin.get("/status/users?state=bogus&sort=bogus")) == ["ava@contoso.com", "bob@contoso.com",
                                                                           "cid@contoso.com"]
+
+
+def test_a_group_name_filters_by_the_groups_it_matches(admin, scim, people):
+    provision_group(scim, "Finance EMEA", [people["cid"]["id"]])
+    assert user_names(admin.get("/status/users?group_name=FINANCE")) == ["ava@contoso.com", "bob@contoso.com",
+                                                                          "cid@contoso.com"]
+    assert user_names(admin.get("/status/users?group_name=emea")) == ["cid@contoso.com"]
+    assert user_names(admin.get("/status/users?group_name=emea&state=active")) == []
+    assert user_names(admin.get("/status/users?group_name=%25")) == []  # a LIKE wildcard, literally
+    assert user_names(admin.get("/status/users?group_name=no+such+group")) == []
+    exported = admin.get("/status/export/users.csv?group_name=emea").get_data(as_text=True)
+    assert "cid@contoso.com" in exported and "ava@contoso.com" not in exported
+
+
+def test_few_groups_are_listed_and_many_are_typed(app, admin, scim, people, monkeypatch):
+    listed = admin.get("/status/users").get_data(as_text=True)
+    assert f'<option value="{people["finance"]["id"]}">Finance</option>' in listed
+    assert 'name="group_name"' not in listed
+    monkeypatch.setattr(status_data, "GROUP_CHOICES", 1)
+    app.extensions.pop(status_data.KEPT, None)  # the page was kept with the list
+    typed = admin.get("/status/users").get_data(as_text=True)
+    assert 'name="group_name"' in typed and "<option" not in typed.partition('id="sort"')[0].partition('id="group')[2]
+    assert "Finance</option>" not in typed
+    # A link from the groups page names the group, and the form keeps it.
+    linked = admin.get(f"/status/users?group={people['finance']['id']}")
+    assert user_names(linked) == ["ava@contoso.com", "bob@contoso.com"]
+    assert "Direct members of Finance. Show everyone" in page_text(linked)
+    assert f'<input type="hidden" name="group" value="{people["finance"]["id"]}">' in linked.get_data(as_text=True)
+    assert "Direct members of" not in page_text(admin.get("/status/users?group=no-such-group"))
+
+
+def test_a_group_name_typed_stays_in_the_form(admin, people):
+    body = admin.get("/status/users", query_string={"group_name": '<b>"fin'}).get_data(as_text=True)
+    assert 'name="group_name" value="&lt;b&gt;&#34;fin"' in body
+    assert "<b>" not in body
+
+
+def test_a_users_page_is_kept_until_the_next_request(app, admin, scim, people, monkeypatch, quiet_database):
+    later = timedelta()
+    monkeypatch.setattr(status_data, "utcnow", lambda: datetime.now(timezone.utc) + later)
+    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
+    with app.app_context():  # a change the log does not hear of: the page kept does not see it
+        db.session.execute(delete(User).where(User.user_name_key == "cid@contoso.com"))
+        db.session.commit()
+    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
+    assert "cid@contoso.com" in user_names(admin.get("/status/users?state=all"))  # the same filters
+    assert "cid@contoso.com" not in user_names(admin.get("/status/users?sort=-name"))  # others: made anew
+    lookup(scim, "someone@contoso.com")  # any request from Entra: the page is made again
+    assert user_names(admin.get("/status/users")) == ["ava@contoso.com", "bob@contoso.com"]
+    with app.app_context():
+        db.session.execute(delete(User).where(User.user_name_key == "bob@contoso.com"))
+        db.session.commit()
+    assert "bob@contoso.com" in user_names(admin.get("/status/users"))
+    later = status_data.KEPT_FOR  # and a page is kept for a while at most
+    assert user_names(admin.get("/status/users")) == ["ava@contoso.com"]
 
 
 def test_sorting(admin, scim, people):

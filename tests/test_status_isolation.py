@@ -2,10 +2,11 @@
 users, groups, requests or errors, and Contoso's ids answer 404."""
 import pytest
 
+from jericho import status_data
 from jericho.extensions import db
 from jericho.models import ProvisioningEvent
 from status_helpers import (  # noqa: F401 (fixtures)
-    TEST_CONNECTION, admin, deactivate, other_admin, page_text, provision_group, provision_user,
+    TEST_CONNECTION, admin, deactivate, other_admin, page_text, provision_group, provision_user, quiet_database,
 )
 
 SECRET = "contoso-secret"
@@ -36,6 +37,7 @@ def test_contoso_sees_its_own(admin, contoso):
 
 @pytest.mark.parametrize("path", [
     "/status/", "/status/?range=7d", "/status/users", "/status/users?q=ava", "/status/users?state=deactivated",
+    "/status/users?group_name=finance",
     "/status/users/deleted", "/status/groups", "/status/groups?q=finance", "/status/groups?empty=1",
     "/status/log", "/status/log?q=ava", "/status/log?outcome=failed", "/status/log/errors",
     f"/status/why?q=ava.{SECRET}@contoso.com", f"/status/why?q=gone.{SECRET}@contoso.com",
@@ -71,3 +73,17 @@ def test_another_organizations_ids_are_404(other_admin, contoso, path):
 def test_another_organizations_ids_filter_nothing(other_admin, contoso, path):
     response = other_admin.get(path.format(**contoso))
     assert response.status_code == 200 and SECRET not in response.get_data(as_text=True)
+
+
+def test_a_group_named_in_a_link_is_the_organizations_own(other_admin, contoso, monkeypatch):
+    monkeypatch.setattr(status_data, "GROUP_CHOICES", 0)  # the group filter as a name to type
+    response = other_admin.get(f"/status/users?group={contoso['group']}")
+    assert response.status_code == 200 and SECRET not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/status/", "/status/users", "/status/users?state=deactivated"])
+def test_pages_kept_are_kept_per_organization(admin, other_admin, other_scim, contoso, quiet_database, path):
+    provision_user(other_scim, "someone@fabrikam.com")
+    assert SECRET in admin.get(path).get_data(as_text=True)
+    assert SECRET in admin.get(path).get_data(as_text=True)
+    assert SECRET not in other_admin.get(path).get_data(as_text=True)
