@@ -50,34 +50,37 @@ class _CsrfField(HTMLParser):
             self.value = attributes.get("value")
 
 
-def sign_in(port: int, path: str, email: str, password: str) -> str:
-    """Sign in through the form; returns the Cookie header of the signed-in session."""
-    connection = Connection(port)
-    cookies = SimpleCookie()
+class Browser(Connection):
+    """A connection that sends back the cookies its responses set, as a browser does."""
 
-    def keep(response) -> None:
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.cookies = SimpleCookie()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={morsel.value}" for name, morsel in self.cookies.items())
+
+    def send(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+        cookie = {"Cookie": self.cookie_header()} if self.cookies else {}
+        response = super().send(method, path, body, {**cookie, **(headers or {})})
         for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
+            self.cookies.load(header)
+        return response
 
-    def cookie_header() -> str:
-        return "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
 
-    try:
-        page = connection.send("GET", path)
-        keep(page)
-        field = _CsrfField()
-        field.feed(page.body.decode())
-        if page.status != 200 or field.value is None:
-            raise AdminUnavailable(f"the sign-in page answered {page.status} without a csrf_token field")
-        form = urlencode({"email": email, "password": password, "csrf_token": field.value}).encode()
-        answer = connection.send("POST", path, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                      "Cookie": cookie_header()})
-        keep(answer)
-    finally:
-        connection.close()
+def sign_in(port: int, path: str, email: str, password: str) -> Browser:
+    """Sign in through the form; returns the signed-in browser."""
+    browser = Browser(port)
+    page = browser.send("GET", path)
+    field = _CsrfField()
+    field.feed(page.body.decode())
+    if page.status != 200 or field.value is None:
+        raise AdminUnavailable(f"the sign-in page answered {page.status} without a csrf_token field")
+    form = urlencode({"email": email, "password": password, "csrf_token": field.value}).encode()
+    answer = browser.send("POST", path, form, {"Content-Type": "application/x-www-form-urlencoded"})
     if answer.status not in (302, 303):
         raise AdminUnavailable(f"signing in answered {answer.status}, not a redirect")
-    return cookie_header()
+    return browser
 
 
 def fill_log(database_url: str, organization: str, *, user_ids: list[str], group_id: str, rows: int) -> None:
