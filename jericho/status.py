@@ -85,22 +85,8 @@ def dashboard():
         activity_limit=status_data.ACTIVITY_LIMIT,
         ago=agos.__getitem__,
         first_sync_words=lambda sync: first_words,
-        # Kept on their own too, for when only the time said changes.
-        chart_html=_kept_html(("chart", chart_range, *sync.kept_as, chart.start, chart.end), "status/_chart.html",
-                              chart=chart, chart_range=chart_range),
-        cycles_html=_kept_html(("cycles", chart_range, *sync.kept_as, first.cycle.start if first.cycle else None, today),
-                               "status/_cycles.html", cycles=data.recent_cycles(), first=first,
-                               chart_range=chart_range),
-        errors_html=_kept_html(("errors", *sync.kept_as, chart.start, today), "status/_errors.html",
-                               errors=data.errors, since=chart.start),
     )))
     return render_template("status/dashboard.html", content=content)
-
-
-def _kept_html(key: tuple, template: str, **context) -> Markup:
-    """A part of a page, rendered (with autoescaping) once for everything `key` names."""
-    return status_data.kept(organization_id(), ("html", *key),
-                            lambda: Markup(render_template(template, **context)))
 
 
 @bp.get("/users")
