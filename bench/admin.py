@@ -20,6 +20,9 @@ from .load import Connection
 
 PAGES = {"users_page": "status.users", "dashboard": "status.dashboard"}
 SIGN_IN = "auth.sign_in"
+# Not a page: signed in, its answer is the site's frame around "not found", which every admin
+# page costs before its own work (the session, the admin's load, the header).
+NO_PAGE = "/status/no-such-page"
 LOG_DAYS = 29  # inside the default retention (30 days), so pruning leaves them
 LOG_CHUNK = 20_000
 

@@ -60,6 +60,8 @@ MEANING = {
     "floor_trivial_ms": "floor: median GET of a fixed JSON body",
     "framework_trivial_ms": "framework: median GET of a fixed JSON body from Flask",
     "framework_trivial_ratio_to_trivial": "framework_trivial_ms / floor_trivial_ms: the framework's share of the page targets",
+    "signed_in_frame_ms": "median GET of a page that does not exist, signed in: the session, the admin's load and the "
+                          "site's frame around \"not found\", which every admin page costs before its own work",
     "users_page_ms": "median GET of the admin users page (signed in)",
     "users_page_ratio_to_trivial": "users_page_ms / floor_trivial_ms",
     "dashboard_ms": "median GET of the admin dashboard",

@@ -342,6 +342,7 @@ class Benchmark:
             self.report.facts["log rows inserted in"] = f"{time.perf_counter() - started:.0f} s"
             progress("admin pages")
             views |= {name: (self.browser, Request(name, "GET", self.pages[name])) for name in admin.PAGES}
+            views["signed_in_frame"] = (self.browser, Request("frame", "GET", admin.NO_PAGE, expect=404))
         times: dict[str, list[float]] = {name: [] for name in views}
         for round_ in range(self.options.repeat + 1):
             for name, (connection, request) in views.items():
@@ -352,6 +353,8 @@ class Benchmark:
         self.report.add("floor_trivial_ms", trivial, "ms")
         self.report.add("framework_trivial_ms", median(times["framework"]), "ms")
         self.report.ratio("framework_trivial_ratio_to_trivial", median(times["framework"]), trivial)
+        if self.pages:
+            self.report.add("signed_in_frame_ms", median(times["signed_in_frame"]), "ms")
         for name in admin.PAGES:
             if self.pages:
                 self.report.add(f"{name}_ms", median(times[name]), "ms")

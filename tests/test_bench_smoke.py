@@ -26,10 +26,12 @@ REQUIRED_FIGURES = (
     "dashboard_ratio_to_trivial",
     "rss_growth_mb",
     "db_bytes_per_user",
-    # and the framework floor's, which tell the framework's share of a ratio from Jericho's own
+    # and the framework floor's and the signed-in frame's, which tell the framework's share of a
+    # ratio from Jericho's own
     "framework_lookup_insert_ratio_to_floor",
     "framework_lookup_p95_ratio_to_floor",
     "framework_trivial_ratio_to_trivial",
+    "signed_in_frame_ms",
 )
 
 
