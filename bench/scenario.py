@@ -32,6 +32,9 @@ CREATE_SEGMENTS = 10
 LOOKUP_ROUNDS = 4
 # Longer than the app's PROVISIONING_LOG_FLUSH_SECONDS (0.2 s): a request's log entry is stored by then.
 LOG_FLUSH_WAIT_SECONDS = 0.3
+# Untimed views of each page per worker before the timed ones: a worker's first views of a page
+# make what it keeps and warm the interpreter, and the figures are for the views after those.
+PAGE_WARMUP_VIEWS_PER_WORKER = 10
 # Requests each client sends in every memory probe, so every worker serves the whole mix.
 PROBE_ROUNDS = 6
 # The app as `make run` serves it (app.py: create_app()), except that the per-token rate limit is
@@ -331,7 +334,7 @@ class Benchmark:
 
     def admin_pages(self) -> None:
         """The signed-in admin pages, one request at a time, alternating with the floor's and the
-        framework's trivial endpoints; medians of `repeat` tries."""
+        framework's trivial endpoints; medians of `repeat` tries after the untimed warm-up."""
         views = {server: (Connection(port), Request("trivial", "GET", "/trivial"))
                  for server, port in (("floor", self.floor.port), ("framework", self.framework.port))}
         if self.pages:
@@ -344,10 +347,11 @@ class Benchmark:
             views |= {name: (self.browser, Request(name, "GET", self.pages[name])) for name in admin.PAGES}
             views["signed_in_frame"] = (self.browser, Request("frame", "GET", admin.NO_PAGE, expect=404))
         times: dict[str, list[float]] = {name: [] for name in views}
-        for round_ in range(self.options.repeat + 1):
+        warmup = PAGE_WARMUP_VIEWS_PER_WORKER * self.app.workers
+        for round_ in range(warmup + self.options.repeat):
             for name, (connection, request) in views.items():
                 elapsed = self.send(request, connection)
-                if round_:
+                if round_ >= warmup:
                     times[name].append(elapsed)
         trivial = median(times["floor"])
         self.report.add("floor_trivial_ms", trivial, "ms")
