@@ -765,7 +765,7 @@ class GroupDetail:
 
 
 def group_detail(organization_id: int, scim_id: str, *, page: int) -> GroupDetail:
-    group = db.first_or_404(select(Group).where(Group.organization_id == organization_id, Group.id == scim_id))
+    group = group_of(organization_id, scim_id) or abort(404)
     members = db.paginate(
         select(User).join(Membership, Membership.user_pk == User.pk)
         .where(Membership.group_pk == group.pk).order_by(User.user_name_key),
