@@ -3,7 +3,7 @@ import multiprocessing
 import os
 
 from jericho import create_app
-from jericho.signin import log_setup_code
+from jericho.admin.signin import log_setup_code
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 

@@ -8,9 +8,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import BenchError, report
-from .scenario import Options, run
-from .server import ROOT
+from bench import BenchError, report
+from bench.scenario import Options, run
+from bench.server import ROOT
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

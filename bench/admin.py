@@ -13,10 +13,10 @@ from flask import url_for
 from sqlalchemy import create_engine, insert, select, text
 
 from jericho import create_app
-from jericho.models import Organization, ProvisioningEvent, ScimToken, utcnow
+from jericho.storage.models import Organization, ProvisioningEvent, ScimToken, utcnow
 
-from . import BenchError
-from .load import Connection
+from bench import BenchError
+from bench.load import Connection
 
 PAGES = {"users_page": "status.users", "dashboard": "status.dashboard"}
 SIGN_IN = "auth.sign_in"

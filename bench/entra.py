@@ -10,7 +10,7 @@ import uuid
 from typing import Iterable, Iterator
 from urllib.parse import quote_plus
 
-from .load import Request
+from bench.load import Request
 
 SCIM = "/scim_v2"
 USER_SCHEMAS = ["urn:ietf:params:scim:schemas:core:2.0:User",

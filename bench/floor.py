@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import parse_qs
 
-from jericho.database import configure_sqlite_connection
+from jericho.storage.database import configure_sqlite_connection
 
 SCHEMA = "CREATE TABLE rows (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body TEXT NOT NULL)"
 

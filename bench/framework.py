@@ -18,7 +18,7 @@ from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Column, Integer, Table, Text, event, insert, select
 
-from jericho.database import configure_sqlite_connection
+from jericho.storage.database import configure_sqlite_connection
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{os.environ['BENCH_FLOOR_DB']}"

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import BenchError
+from bench import BenchError
 
 REQUEST_TIMEOUT_SECONDS = 60
 SHOWN_FAILURES = 3

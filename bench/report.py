@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
-from .scenario import Report
+from bench.scenario import Report
 
 # Ratios are measured within one run, so the machine's speed cancels out.
 TARGETS = {

@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 
 from jericho import config as jericho_config
 
-from . import BenchError, admin, entra, floor
-from .load import Clients, Connection, Outcome, Request, deal, median, percentile
-from .server import ROOT, Gunicorn, database, flask_cli
+from bench import BenchError, admin, entra, floor
+from bench.load import Clients, Connection, Outcome, Request, deal, median, percentile
+from bench.server import ROOT, Gunicorn, database, flask_cli
 
 ORGANIZATION = "Contoso"
 ADMIN_EMAIL = "bench-admin@contoso.com"

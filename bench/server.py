@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from jericho import database_uri
 
-from . import BenchError
+from bench import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, database, errors, provisioning_log, rate_limits, scim_api, status, tokens, web, wizard
+from . import admin, api, cli, errors, status, storage, wizard
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def register_extensions(app: Flask) -> None:
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db.init_app(app)
-    database.init_app(app)
+    storage.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
@@ -105,11 +105,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
-    rate_limits.init_app(app)
-    scim_api.init_app(app)
-    auth.init_app(app)
-    web.init_app(app)
-    app.register_blueprint(wizard.bp)
-    app.register_blueprint(tokens.bp)
+    api.init_app(app)  # first: its provisioning log times every /scim_v2 request, rejected ones too
+    admin.init_app(app)
+    wizard.init_app(app)
     status.init_app(app)

@@ -15,7 +15,8 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from . import accounts, signin
+from .storage import accounts
+from .admin import signin
 
 jericho_cli = AppGroup("jericho", help="Jericho SCIM administration.")
 token_cli = AppGroup("token", help="SCIM bearer tokens.")

@@ -12,9 +12,10 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import text
 
-from jericho import accounts, create_app
+from jericho.storage import accounts
+from jericho import create_app
 from jericho.extensions import db
-from jericho.models import AdminUser, Organization
+from jericho.storage.models import AdminUser, Organization
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgres")

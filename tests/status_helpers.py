@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import delete, select
 
-from jericho import status, status_data
+from jericho.status import views as status, data as status_data
 from jericho.extensions import db
-from jericho.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
+from jericho.storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -1,6 +1,6 @@
 """`flask jericho ...` commands: output contract, effects and errors."""
 from jericho.extensions import db
-from jericho.models import AdminUser, Organization, ScimToken
+from jericho.storage.models import AdminUser, Organization, ScimToken
 from jericho.security import hash_token
 
 

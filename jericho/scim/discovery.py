@@ -4,7 +4,14 @@ camelCase values, JSON booleans and no nulls (ENTRA.md §1.2), so absent charact
 from __future__ import annotations
 
 from .schema import (
-    GROUP, RESOURCE_TYPE_URN, SCHEMA_URN, SERVICE_PROVIDER_CONFIG_URN, USER, Attribute, ResourceType, Schema,
+    GROUP,
+    RESOURCE_TYPE_URN,
+    SCHEMA_URN,
+    SERVICE_PROVIDER_CONFIG_URN,
+    USER,
+    Attribute,
+    ResourceType,
+    Schema,
 )
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (USER, GROUP)

@@ -14,8 +14,18 @@ from typing import Any
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from .filter import And, Comparison, Expr, Or, PatchPath, element_matches, parse_patch_path
 from .resources import (
-    ABSENT, MEMBERS, attribute_path, check_message_schemas, coerce_value, field, find_extension, is_stored,
-    is_unassigned, member_ids, missing_required, with_schemas,
+    ABSENT,
+    MEMBERS,
+    attribute_path,
+    check_message_schemas,
+    coerce_value,
+    field,
+    find_extension,
+    is_stored,
+    is_unassigned,
+    member_ids,
+    missing_required,
+    with_schemas,
 )
 from .schema import PATCH_OP_URN, Attribute, ResourceType
 

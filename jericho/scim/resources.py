@@ -15,7 +15,13 @@ from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
 from .paths import AttrPath, parse_attr_path
 from .schema import (
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType, Schema,
+    ENTERPRISE_USER_SCHEMA,
+    GROUP_SCHEMA,
+    LIST_RESPONSE_URN,
+    SEARCH_REQUEST_URN,
+    Attribute,
+    ResourceType,
+    Schema,
 )
 
 MEMBERS = GROUP_SCHEMA.attribute("members")

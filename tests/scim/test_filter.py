@@ -7,8 +7,18 @@ from hypothesis import strategies as st
 
 from jericho.scim.errors import InvalidFilter, InvalidPath, ScimError, TooMany
 from jericho.scim.filter import (
-    And, Comparison, Not, Or, PatchPath, Present, ValueFilter,
-    element_matches, matches, parse_filter, parse_patch_path, resolve_filter,
+    And,
+    Comparison,
+    Not,
+    Or,
+    PatchPath,
+    Present,
+    ValueFilter,
+    element_matches,
+    matches,
+    parse_filter,
+    parse_patch_path,
+    resolve_filter,
 )
 from jericho.scim.paths import AttrPath
 from jericho.scim.schema import ENTERPRISE_USER_URN, GROUP, GROUP_URN, USER, USER_SCHEMA, USER_URN

@@ -8,10 +8,24 @@ import pytest
 from jericho.scim.errors import InvalidPath, InvalidSyntax, InvalidValue
 from jericho.scim.paths import AttrPath, parse_attr_list
 from jericho.scim.resources import (
-    coerce_value, etag, list_response, members_of, normalize, parse_search_request, select_attributes, to_resource,
+    coerce_value,
+    etag,
+    list_response,
+    members_of,
+    normalize,
+    parse_search_request,
+    select_attributes,
+    to_resource,
 )
 from jericho.scim.schema import (
-    ENTERPRISE_USER_URN, GROUP, GROUP_URN, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, USER, USER_URN, Attribute,
+    ENTERPRISE_USER_URN,
+    GROUP,
+    GROUP_URN,
+    LIST_RESPONSE_URN,
+    SEARCH_REQUEST_URN,
+    USER,
+    USER_URN,
+    Attribute,
 )
 
 SAMPLES = Path(__file__).parent / "samples"

@@ -3,7 +3,14 @@ import pytest
 from jericho.scim.errors import InvalidPath
 from jericho.scim.paths import AttrPath, parse_attr_path
 from jericho.scim.schema import (
-    ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_URN, GROUP, GROUP_SCHEMA, GROUP_URN, USER, USER_SCHEMA, USER_URN,
+    ENTERPRISE_USER_SCHEMA,
+    ENTERPRISE_USER_URN,
+    GROUP,
+    GROUP_SCHEMA,
+    GROUP_URN,
+    USER,
+    USER_SCHEMA,
+    USER_URN,
 )
 
 

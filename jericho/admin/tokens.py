@@ -1,0 +1,62 @@
+"""The tokens page: every SCIM token of the organization, which one Entra uses, creating one for
+a rotation, revoking one, and the admin audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..storage import tokens as token_admin
+from ..storage.accounts import tokens_of
+from ..storage.audit import audit_events_of
+from .forms import TokenForm
+from ..storage.models import utcnow
+
+bp = Blueprint("tokens", __name__, url_prefix="/tokens")
+
+
+@bp.before_request
+@login_required
+def require_admin() -> None:
+    """Every page here is for a signed-in admin."""
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    form = TokenForm()
+    new_token = secret = None
+    if form.validate_on_submit():
+        new_token, secret = token_admin.token_issue(
+            admin_id=current_user.id,
+            label=form.label.data or "",
+            revoke_active=False,
+            remote_addr=request.remote_addr,
+            now=utcnow(),
+        )
+        form = TokenForm(formdata=None)
+    return render_template(
+        "tokens/index.html",
+        form=form,
+        new_token=new_token,
+        secret=secret,
+        tokens=tokens_of(current_user.organization),
+        in_use=token_admin.token_in_use(current_user.organization_id),
+        audit=audit_events_of(current_user.organization_id),
+    )
+
+
+@bp.route("/<prefix>/revoke", methods=["GET", "POST"])
+def revoke(prefix: str):
+    token = token_admin.token_of(current_user.organization_id, prefix)
+    if token is None:
+        abort(404)
+    if request.method == "POST":
+        token_admin.token_withdraw(
+            admin_id=current_user.id, prefix=prefix, remote_addr=request.remote_addr, now=utcnow()
+        )
+        flash(f"Token {prefix} is revoked: every request that uses it is refused from now on.", "success")
+        return redirect(url_for("tokens.index"))
+    return render_template(
+        "tokens/revoke.html",
+        token=token,
+        in_use=token_admin.token_in_use(current_user.organization_id),
+    )

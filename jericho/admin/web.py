@@ -1,0 +1,59 @@
+"""What every admin page carries: security headers, a session cookie marked Secure whenever the
+request came over HTTPS, and the template filters for times and counts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
+from ..errors import is_scim_request
+from ..storage.models import utcnow
+from ..wizard.onboarding import clock, count_words
+
+# Scripts and styles only from static/ (no inline code, no CDN); no framing (clickjacking).
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+class HttpsSessionInterface(SecureCookieSessionInterface):
+    """SESSION_COOKIE_SECURE follows PUBLIC_URL; this also marks the cookie Secure whenever the
+    request itself came over HTTPS (directly, or as a trusted proxy's X-Forwarded-Proto says)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = HttpsSessionInterface()
+    app.after_request(add_security_headers)
+    app.add_template_filter(when)
+    app.add_template_filter(count_words, "counted")
+
+
+def add_security_headers(response: Response) -> Response:
+    if is_scim_request():
+        return response
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")  # for browsers that ignore frame-ancestors
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        # Pages show directory data and, once, a secret token: keep them out of every cache.
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def when(moment: datetime | None) -> str:
+    return clock(moment, utcnow())

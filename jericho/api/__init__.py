@@ -1,0 +1,11 @@
+"""/scim_v2: the SCIM 2.0 service provider, with its bearer authentication, rate limits and
+provisioning log."""
+from flask import Flask
+
+from . import provisioning_log, rate_limits, views
+
+
+def init_app(app: Flask) -> None:
+    provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
+    rate_limits.init_app(app)
+    views.init_app(app)

@@ -1,0 +1,103 @@
+"""Database behaviour shared by every write: SQLite tuned for several server processes, and
+short write transactions that retry when another writer holds the database.
+
+SQLite: WAL lets readers run beside the one writer; a busy timeout makes a writer wait for the
+lock instead of failing; and write transactions begin with `BEGIN IMMEDIATE`, because a deferred
+transaction that reads first and writes later fails at once (no waiting) when another process
+wrote in between — the classic source of "database is locked".
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from contextvars import ContextVar
+from typing import Callable, ParamSpec, TypeVar
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_ATTEMPTS = 4
+
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
+
+
+def configure_sqlite_connection(dbapi_connection, connection_record=None) -> None:
+    """The pragmas every SQLite connection gets (the benchmark's floor uses them too)."""
+    # Let SQLAlchemy's "begin" event issue BEGIN, instead of the sqlite3 module's implicit one.
+    dbapi_connection.isolation_level = None
+    # Unicode-aware lower(), so case-insensitive SQL comparisons agree with Python's str.lower
+    # (the built-in one folds ASCII only) and with PostgreSQL's.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode across process crashes
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _begin_sqlite_transaction(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+def writes(function: Callable[P, R]) -> Callable[P, R]:
+    """Run `function` as one write transaction: commit on success, roll back on any error, and
+    run it again when the database was busy or the transaction lost a deadlock."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _writing.get():  # already inside a write transaction
+            return function(*args, **kwargs)
+        token = _writing.set(True)
+        try:
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                db.session.commit()  # end any read transaction, so the write begins afresh
+                try:
+                    result = function(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except OperationalError as error:
+                    db.session.rollback()
+                    if attempt == WRITE_ATTEMPTS or not _is_transient(error):
+                        raise
+                    log.warning("database busy, retrying write (attempt %d)", attempt)
+                    time.sleep(0.05 * attempt)
+                except BaseException:
+                    db.session.rollback()
+                    raise
+        finally:
+            _writing.reset(token)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _is_transient(error: OperationalError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    if code in {"40001", "40P01"}:  # PostgreSQL serialization failure, deadlock detected
+        return True
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+

@@ -1,0 +1,335 @@
+"""The data model: organizations and their admins and tokens, the SCIM resources received from a
+directory, and the log of provisioning requests.
+
+Every SCIM row belongs to one Organization; tenant isolation starts from that column. A resource's
+full SCIM document is kept as JSON exactly as received, and the attributes that queries filter on
+are copied into indexed columns beside it (the `*_key` columns hold the lower-cased value for
+case-insensitive matching, RFC 7643 §2.1 caseExact=false).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from ..extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_scim_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminUser(UserMixin, db.Model):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class ScimToken(db.Model):
+    """A bearer token for /scim_v2. Only the SHA-256 of the secret is kept; `prefix` is the
+    non-secret start of the token, shown in the UI to tell tokens apart."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "user_name_key"),
+        Index("ix_users_org_external_id", "organization_id", "external_id"),
+        Index("ix_users_org_display_name_key", "organization_id", "display_name_key"),
+        Index("ix_users_org_manager_id", "organization_id", "manager_id"),
+        Index("ix_users_org_created_at", "organization_id", "created_at"),
+        Index("ix_users_org_updated_at", "organization_id", "updated_at"),  # "recently changed"
+        # Counting users by state reads only this index, not a row per user.
+        Index("ix_users_org_active", "organization_id", "active"),
+    )
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_scim_id)
+    user_name: Mapped[str] = mapped_column(Text)
+    user_name_key: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str | None] = mapped_column(Text)
+    display_name_key: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    manager_id: Mapped[str | None] = mapped_column(String(36))
+    document: Mapped[dict[str, Any]] = mapped_column(Document)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    emails: Mapped[list[UserEmail]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class UserEmail(db.Model):
+    """One row per `emails` value of a user, so `emails.value` filters run on an index."""
+
+    __tablename__ = "user_emails"
+    __table_args__ = (Index("ix_user_emails_org_value_key", "organization_id", "value_key"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    value_key: Mapped[str] = mapped_column(Text)
+    type_key: Mapped[str | None] = mapped_column(Text)
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "display_name_key"),
+        Index("ix_groups_org_external_id", "organization_id", "external_id"),
+    )
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_scim_id)
+    display_name: Mapped[str] = mapped_column(Text)
+    display_name_key: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[dict[str, Any]] = mapped_column(Document)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class Membership(db.Model):
+    """A direct member of a group. One row per pair, so one member is added or removed without
+    touching the others, and the (user, group) index answers "which groups is this user in"."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_user_group", "user_pk", "group_pk"),)
+
+    group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NestedGroup(db.Model):
+    """A group that is a direct member of another group. Entra sends one when both groups are
+    assigned to the app (a nested group's own members are never expanded)."""
+
+    __tablename__ = "nested_groups"
+    __table_args__ = (Index("ix_nested_groups_member_group", "member_group_pk", "group_pk"),)
+
+    group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    member_group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProvisioningEvent(db.Model):
+    """One request received under /scim_v2. Never holds a token or a header; `organization_id` is
+    empty when the request carried no valid token."""
+
+    OPERATIONS = (
+        "test_connection",  # Entra's Test Connection: a userName lookup of a random GUID
+        "lookup",  # a filtered query
+        "list",  # an unfiltered list
+        "read",  # a single resource by id
+        "create",
+        "update",
+        "disable",  # active set to false
+        "enable",  # active set to true
+        "members",  # group membership changed (and nothing else)
+        "delete",
+        "discovery",  # ServiceProviderConfig, Schemas, ResourceTypes
+        "rejected",  # refused before any resource was touched: authentication, routing
+    )
+
+    __tablename__ = "provisioning_events"
+    __table_args__ = (
+        Index("ix_provisioning_events_org_time", "organization_id", "occurred_at"),
+        Index(
+            "ix_provisioning_events_org_resource", "organization_id", "resource_type", "resource_id"
+        ),
+        # The status pages: one kind of request over time (deletions, changes, the log's filter)
+        # and failures only (error groups, the health banner), without walking every request.
+        Index("ix_provisioning_events_org_operation_time", "organization_id", "operation", "occurred_at"),
+        Index(
+            "ix_provisioning_events_org_failed_time",
+            "organization_id",
+            "occurred_at",
+            postgresql_where=text("status >= 400"),
+            sqlite_where=text("status >= 400"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("scim_tokens.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    # What the request did, for counting and filtering: one of OPERATIONS.
+    operation: Mapped[str] = mapped_column(String(20))
+    # The same in plain words for people: "create user ava@contoso.com".
+    action: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str | None] = mapped_column(String(20))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    scim_type: Mapped[str | None] = mapped_column(String(40))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(default=0.0)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status < 400
+
+
+class ActivityRollup(db.Model):
+    """An organization's requests of one ten-minute bucket, kind and outcome, counted once (see
+    activity.py): what the dashboard would otherwise count on each view."""
+
+    __tablename__ = "activity_rollups"
+    __table_args__ = (Index("ix_activity_rollups_org_bucket", "organization_id", "bucket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # Times as microseconds since the epoch: a page reads a thousand rows, and reading dates
+    # kept as text (SQLite) would cost more than the rest of the page.
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    operation: Mapped[str] = mapped_column(String(20))
+    resource_type: Mapped[str | None] = mapped_column(String(20))
+    failed: Mapped[bool]
+    cause: Mapped[str | None] = mapped_column(String(40))  # a key of insights.CAUSES, for failures
+    first: Mapped[int] = mapped_column(BigInteger)
+    last: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int]
+    latest_event_id: Mapped[int]  # the largest id among them: the example of an error
+
+
+class ActivitySeal(db.Model):
+    """Which buckets of an organization's log activity_rollups holds: every bucket from
+    `sealed_from` up to `sealed_until`, counting the requests with an id up to `last_event_id`."""
+
+    __tablename__ = "activity_seals"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    sealed_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    sealed_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_event_id: Mapped[int]
+
+
+class AdminAuditEvent(db.Model):
+    """What admins did: sign-ins, token creation and revocation."""
+
+    __tablename__ = "admin_audit_events"
+    __table_args__ = (Index("ix_admin_audit_events_org_time", "organization_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    admin_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="SET NULL")
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInAttempt(db.Model):
+    """A sign-in or setup attempt that has not succeeded. It is written before the password or
+    code is checked and deleted when the check passes, so parallel guesses are counted too.
+    `key` is a hash of "account:<email>" or "address:<ip>": no text a visitor typed is kept."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_key_time", "key", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RateLimit(db.Model):
+    """One rate-limit key's state (see rate_limits.py)."""
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_tat", "tat"),)
+
+    # SHA-256 of "token:<id>" or "address:<ip>": no client address is kept in the clear.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Seconds since the epoch; the key is idle once this has passed.
+    tat: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,84 @@
+"""The Entra setup wizard: a task list, one page per step, a summary, and the app's "/"."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from . import onboarding
+from ..storage import tokens as token_admin
+from ..storage.accounts import tokens_of
+from ..admin.forms import EstimateForm, TokenForm, TokenReplaceForm
+from ..storage.models import utcnow
+
+bp = Blueprint("wizard", __name__)
+
+
+@bp.before_request
+@login_required
+def require_admin() -> None:
+    """Every page here is for a signed-in admin."""
+
+
+def progress() -> onboarding.Progress:
+    return onboarding.progress_of(current_user.organization_id, now=utcnow())
+
+
+def render_step(number: int, **context):
+    current = progress()
+    return render_template(
+        f"wizard/step{number}.html", progress=current, step=current.steps[number - 1], **context
+    )
+
+
+@bp.get("/")
+def home():
+    started = progress().evidence.flowing
+    return redirect(url_for("status.dashboard" if started else "wizard.index"))
+
+
+@bp.get("/wizard")
+def index():
+    return render_template("wizard/index.html", progress=progress())
+
+
+@bp.get("/wizard/step/<int:number>")
+def step(number: int):
+    if not 1 <= number <= len(onboarding.STEP_TITLES):
+        abort(404)
+    context = {}
+    if number == 3:
+        context["form"] = TokenForm(formdata=None)
+    if number == 8:
+        form = EstimateForm(formdata=request.args)
+        context["form"] = form
+        if form.assigned.raw_data and form.validate():
+            context["estimate"] = onboarding.first_cycle_estimate(form.assigned.data)
+    return render_step(number, **context)
+
+
+@bp.route("/wizard/step/3/token", methods=["GET", "POST"])
+def new_token():
+    """Generate a token; while others are active, first ask what happens to them."""
+    active = [token for token in tokens_of(current_user.organization) if token.is_active]
+    form = TokenReplaceForm()
+    if form.validate_on_submit():
+        if active and form.old_tokens.data is None:
+            form.old_tokens.errors.append("Choose what happens to the current token.")
+        else:
+            token, secret = token_admin.token_issue(
+                admin_id=current_user.id,
+                label=form.label.data or "",
+                revoke_active=form.old_tokens.data == "revoke",
+                remote_addr=request.remote_addr,
+                now=utcnow(),
+            )
+            return render_step(3, secret=secret, new_token=token)
+    elif not form.is_submitted():
+        # A token Entra never used is best revoked; one in use is kept until Entra has the new one.
+        form.old_tokens.data = "keep" if any(token.last_used_at for token in active) else "revoke"
+    return render_template("wizard/new_token.html", form=form, active=active)
+
+
+@bp.get("/wizard/summary")
+def summary():
+    return render_template("wizard/summary.html", progress=progress())
