@@ -7,8 +7,8 @@ from flask import Flask, Response, current_app, g, json, render_template, reques
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .scim.errors import ScimError, TooManyRequests
+from .urls import is_scim_request
 
-SCIM_PREFIX = "/scim_v2"
 SCIM_CONTENT_TYPE = "application/scim+json"
 
 
@@ -16,10 +16,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ScimError, scim_error_response)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
-
-
-def is_scim_request() -> bool:
-    return request.path == SCIM_PREFIX or request.path.startswith(SCIM_PREFIX + "/")
 
 
 def scim_error_response(error: ScimError) -> Response:

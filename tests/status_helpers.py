@@ -10,8 +10,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import delete, select
 
-from jericho.status import views as status, data as status_data
 from jericho.extensions import db
+from jericho.status import data as status_data
+from jericho.status import views as status
 from jericho.storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from conftest import ON_POSTGRES, new_token
-from jericho.storage import accounts, resources as storage
 from jericho import create_app
 from jericho.extensions import db
-from jericho.storage.models import ProvisioningEvent, ScimToken
 from jericho.security import TOKEN_SCHEME, generate_token, hash_token, redact_tokens
+from jericho.storage import accounts
+from jericho.storage import resources as storage
+from jericho.storage.models import ProvisioningEvent, ScimToken
+
+from conftest import ON_POSTGRES, new_token
 
 TOKEN_PATTERN = re.compile(rf"^{TOKEN_SCHEME}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{43}})$")
 

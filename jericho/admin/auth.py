@@ -16,13 +16,13 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from . import signin
-from ..storage.accounts import AccountError
-from ..errors import is_scim_request
 from ..extensions import db, login_manager
-from .forms import SetupForm, SignInForm
-from ..storage.models import AdminUser, utcnow
 from ..security import is_safe_redirect
+from ..storage.accounts import AccountError
+from ..storage.models import AdminUser, utcnow
+from ..urls import is_scim_request
+from . import signin
+from .forms import SetupForm, SignInForm
 
 bp = Blueprint("auth", __name__)
 

@@ -6,7 +6,8 @@ from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from ..storage.accounts import EMAIL_PATTERN, MIN_PASSWORD_LENGTH
+from ..scim.document import EMAIL_PATTERN
+from ..storage.accounts import MIN_PASSWORD_LENGTH
 
 EMAIL_MESSAGE = "Enter an email address, like it@contoso.com."
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
-from ..errors import is_scim_request
 from ..storage.models import utcnow
-from ..wizard.onboarding import clock, count_words
+from ..text import clock, counted
+from ..urls import is_scim_request
 
 # Scripts and styles only from static/ (no inline code, no CDN); no framing (clickjacking).
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = HttpsSessionInterface()
     app.after_request(add_security_headers)
     app.add_template_filter(when)
-    app.add_template_filter(count_words, "counted")
+    app.add_template_filter(counted)
 
 
 def add_security_headers(response: Response) -> Response:

@@ -22,12 +22,12 @@ import time
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import insert
 
-from ..storage.database import writes
-from ..errors import is_scim_request
 from ..extensions import db
-from ..storage.models import ProvisioningEvent, utcnow
 from ..security import redact_tokens
+from ..storage.database import writes
+from ..storage.models import ProvisioningEvent, utcnow
 from ..storage.resources import Change
+from ..urls import is_scim_request
 
 log = logging.getLogger(__name__)
 

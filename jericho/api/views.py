@@ -13,12 +13,8 @@ from typing import Any, NoReturn
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import bindparam, select
 
-from ..storage import accounts, resources as storage
-from . import rate_limits
-from ..errors import SCIM_CONTENT_TYPE, SCIM_PREFIX, is_scim_request
+from ..errors import SCIM_CONTENT_TYPE
 from ..extensions import csrf, db
-from ..storage.models import ScimToken, utcnow
-from .provisioning_log import note, note_change
 from ..scim import discovery, entra
 from ..scim.errors import (
     InvalidFilter,
@@ -36,6 +32,12 @@ from ..scim.paths import AttrPath, parse_attr_list, parse_attr_path
 from ..scim.resources import list_response, parse_search_request, select_attributes
 from ..scim.schema import GROUP, USER, ResourceType
 from ..security import hash_token
+from ..storage import accounts
+from ..storage import resources as storage
+from ..storage.models import ScimToken, utcnow
+from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
+from . import rate_limits
+from .provisioning_log import note, note_change
 
 bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
 
@@ -50,11 +52,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(authenticate)
 
-
-def tenant_url() -> str:
-    """The Tenant URL an admin pastes into Entra, and the base of every meta.location."""
-    base = current_app.config.get("PUBLIC_URL") or request.url_root.rstrip("/")
-    return base + SCIM_PREFIX
 
 
 # -- authentication --------------------------------------------------------------------------

@@ -17,14 +17,26 @@ import math
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Integer, String, and_, case, cast, delete, func, insert, literal_column, or_, select,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..storage.database import writes
 from ..extensions import db
-from .insights import ACTIVITY_BUCKET, CAUSES, Activity, Cause
+from ..storage.database import writes
 from ..storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, utcnow
+from .insights import ACTIVITY_BUCKET, CAUSES, Activity, Cause
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)

@@ -17,12 +17,32 @@ from typing import Any, Callable, Mapping, TypeVar
 from flask import abort, current_app, g
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
-    ColumnElement, Integer, and_, bindparam, exists, func, literal_column, or_, select,
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
 )
 
+from ..extensions import db
+from ..scim.document import user_name_problem, work_email
+from ..storage.filters import with_ids
+from ..storage.models import (
+    Group,
+    Membership,
+    Organization,
+    ProvisioningEvent,
+    ScimToken,
+    User,
+    UserEmail,
+    utcnow,
+)
 from . import activity, insights
 from .activity import FAILED, cause_condition
-from ..extensions import db
 from .insights import (
     CAUSES,
     CAUSES_BY_KEY,
@@ -35,18 +55,6 @@ from .insights import (
     FirstSync,
     Person,
 )
-from ..storage.models import (
-    Group,
-    Membership,
-    Organization,
-    ProvisioningEvent,
-    ScimToken,
-    User,
-    UserEmail,
-    utcnow,
-)
-from ..wizard.onboarding import user_name_problem, work_email
-from ..storage.filters import with_ids
 
 PAGE_SIZE = 50
 # Numbers from the query string beyond these are answered as "nothing there", not sent to SQL

@@ -15,9 +15,9 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from flask import Flask
 
-from . import insights, data as status_data
+from ..scim import document
 from ..storage.models import ProvisioningEvent
-from ..wizard.onboarding import work_email
+from . import data as status_data
 from .data import Cursor, ExportedUser, LogFilters, UserFilters
 
 # Spreadsheets treat a cell starting with these as a formula (tab and carriage return too, as
@@ -87,16 +87,15 @@ def _stream(
 
 
 def user_row(exported: ExportedUser) -> list[Any]:
-    user, document = exported.user, exported.user.document
-    name = document.get("name") or {}
+    user, resource = exported.user, exported.user.document
     return [
         user.user_name,
-        work_email(document) or "",
-        insights.person_name(document),
-        name.get("givenName", ""),
-        name.get("familyName", ""),
-        document.get("title", ""),
-        insights.department(document),
+        document.work_email(resource) or "",
+        document.person_name(resource),
+        document.name_part(resource, "givenName"),
+        document.name_part(resource, "familyName"),
+        resource.get("title", ""),
+        document.department(resource),
         exported.manager or "",
         "true" if user.active else "false",
         "; ".join(exported.groups),

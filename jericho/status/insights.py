@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol, Sequence
 
-from ..wizard.onboarding import clock, duration_words
 from ..scim.errors import ScimError
-from ..scim.schema import ENTERPRISE_USER_URN
+from ..text import clock, counted, duration_words
 
 # Entra starts a provisioning cycle about every 40 minutes (ENTRA.md §6). Requests less than
 # half a cycle apart belong to the same cycle; a longer silence ends it.
@@ -51,21 +50,6 @@ OPERATION_WORDS = {
     "discovery": "Discovery",
     "rejected": "Refused",
 }
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
-
-
-def ago(moment: datetime | None, *, now: datetime) -> str:
-    if moment is None:
-        return ""
-    minutes = (now - moment).total_seconds() / 60
-    return "just now" if minutes < 1 else f"{duration_words(minutes)} ago"
-
-
-def lasting(span: timedelta) -> str:
-    return duration_words(span.total_seconds() / 60)
 
 
 class EventLike(Protocol):
@@ -218,7 +202,7 @@ def first_sync_of(
 def first_sync_words(sync: FirstSync, *, now: datetime) -> str:
     cycle = sync.cycle
     if cycle is not None:
-        created = f"{plural(cycle.tally.users_created, 'user')} and {plural(cycle.tally.groups_created, 'group')}"
+        created = f"{counted(cycle.tally.users_created, 'user')} and {counted(cycle.tally.groups_created, 'group')}"
         start, end = clock(cycle.start, now), clock(cycle.end, now)
     if sync.state is FirstSyncState.IN_PROGRESS and sync.continued:
         return f"The first sync is running; since {start}, {created} were created."
@@ -480,7 +464,7 @@ def _connected_details(e: HealthEvidence) -> tuple[str, ...]:
     errors = sum(group.count for group in e.latest_errors if not group.cause.harmless)
     if errors:
         details.append(
-            f"{plural(errors, 'request')} in the last cycle failed. Mostly: {e.latest_errors[0].cause.title}. "
+            f"{counted(errors, 'request')} in the last cycle failed. Mostly: {e.latest_errors[0].cause.title}. "
             "Entra retries them on later cycles.")
     return tuple(details)
 
@@ -595,60 +579,7 @@ def _nice_ceiling(value: int) -> int:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-# --- Users ------------------------------------------------------------------------------------
-
-ENTERPRISE_FIELDS = ("employeeNumber", "department", "division", "costCenter", "organization")
-
-
-def attribute_rows(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every attribute of a stored SCIM document as (path, value), for showing as it was
-    received: `emails[0].value`, `name.givenName`, extension attributes under their URN."""
-    rows: list[tuple[str, str]] = []
-
-    def walk(path: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{path}.{key}" if path else key, item)
-        elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
-            for index, item in enumerate(value):
-                walk(f"{path}[{index}]", item)
-        else:
-            rows.append((path, _text(value)))
-
-    for key, value in document.items():
-        if key != "schemas":
-            walk(key, value)
-    return rows
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return ", ".join(_text(item) for item in value)
-    return str(value)
-
-
-def enterprise_fields(document: dict[str, Any]) -> list[tuple[str, str]]:
-    extension = document.get(ENTERPRISE_USER_URN) or {}
-    return [(name, _text(extension[name])) for name in ENTERPRISE_FIELDS if extension.get(name) is not None]
-
-
-def person_name(document: dict[str, Any]) -> str:
-    """The name a campaign greets someone by: displayName, else the parts of `name`."""
-    if document.get("displayName"):
-        return str(document["displayName"])
-    name = document.get("name") or {}
-    if name.get("formatted"):
-        return str(name["formatted"])
-    return " ".join(str(name[part]) for part in ("givenName", "familyName") if name.get(part))
-
-
-def department(document: dict[str, Any]) -> str:
-    return str((document.get(ENTERPRISE_USER_URN) or {}).get("department") or "")
-
+# --- Deleted users ------------------------------------------------------------------------------------
 
 DELETE_USER_ACTION = "delete user "
 

@@ -13,11 +13,13 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from . import exports, insights, retention, data as status_data
-from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
+from .. import text
+from ..scim import document
 from ..storage.models import ProvisioningEvent, utcnow
-from ..wizard.onboarding import work_email
+from . import data as status_data
+from . import exports, insights, retention
 from .data import Cursor, GroupFilters, LogFilters, UserFilters
+from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -46,17 +48,16 @@ def organization_id() -> int:
 def page_helpers() -> dict:
     moment = now()
     return {
-        "ago": lambda value: insights.ago(value, now=moment),
-        "lasting": insights.lasting,
-        "plural": insights.plural,
+        "ago": lambda value: text.ago(value, now=moment),
+        "lasting": text.lasting,
         "first_sync_words": lambda sync: insights.first_sync_words(sync, now=moment),
         "operation_words": OPERATION_WORDS,
         "operations": ProvisioningEvent.OPERATIONS,
         "causes_by_key": insights.CAUSES_BY_KEY,
         "scim_error_body": insights.scim_error_body,
-        "work_email": work_email,
-        "person_name": insights.person_name,
-        "department": insights.department,
+        "work_email": document.work_email,
+        "person_name": document.person_name,
+        "department": document.department,
     }
 
 
@@ -69,7 +70,7 @@ def dashboard():
     # What the page says of the time is worked out here, and the page is kept under it with what
     # the log holds (status_data.kept): it is made again when a text changes, at most once a
     # minute, rather than on each view.
-    agos = {value: insights.ago(value, now=moment) for value in (
+    agos = {value: text.ago(value, now=moment) for value in (
         *(event.occurred_at for event in (data.last_request, data.last_change, data.last_failure) if event),
         *((data.last_cycle.start,) if data.last_cycle else ()),
     )}
@@ -123,8 +124,8 @@ def user(scim_id: str):
     detail = status_data.user_detail(organization_id(), scim_id)
     return render_template(
         "status/user.html", detail=detail, user=detail.user,
-        attributes=insights.attribute_rows(detail.user.document),
-        enterprise=insights.enterprise_fields(detail.user.document),
+        attributes=document.attribute_rows(detail.user.document),
+        enterprise=document.enterprise_fields(detail.user.document),
     )
 
 
@@ -140,7 +141,7 @@ def group(scim_id: str):
     detail = status_data.group_detail(organization_id(), scim_id, page=status_data.page_number(request.args))
     return render_template(
         "status/group.html", detail=detail, group=detail.group,
-        attributes=insights.attribute_rows(detail.group.document),
+        attributes=document.attribute_rows(detail.group.document),
     )
 
 

@@ -2,17 +2,16 @@
 pages. Each write is one transaction (`writes`); callers never commit."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from .database import writes
 from ..extensions import db
-from .models import AdminAuditEvent, AdminUser, Organization, ScimToken, utcnow
+from ..scim.document import EMAIL_PATTERN
 from ..security import NewToken, generate_token, hash_password
+from .database import writes
+from .models import AdminAuditEvent, AdminUser, Organization, ScimToken, utcnow
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -14,16 +14,17 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from . import filters as query
-from .database import writes
 from ..extensions import db
-from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
+from ..scim.document import manager_id
 from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
 from ..scim.resources import members_of, normalize, to_resource
 from ..scim.schema import ENTERPRISE_USER_URN, GROUP, USER, ResourceType
+from . import filters as query
+from .database import writes
+from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
 
 Row = User | Group
 
@@ -251,8 +252,7 @@ def _store_document(row: Row, document: dict) -> None:
         row.display_name = document.get("displayName")
         row.display_name_key = row.display_name.lower() if row.display_name else None
         row.active = document.get("active", True)
-        manager = document.get(ENTERPRISE_USER_URN, {}).get("manager") or {}
-        row.manager_id = manager.get("value")
+        row.manager_id = manager_id(document)
         row.emails = [
             UserEmail(
                 organization_id=row.organization_id,

@@ -10,17 +10,19 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import and_, func, or_
 
-from ..storage.accounts import EMAIL_PATTERN, tokens_of
 from ..extensions import db
+from ..scim.document import user_name_problem, work_email
+from ..storage.accounts import tokens_of
 from ..storage.models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User
-from ..api.views import tenant_url
+from ..text import clock, counted, duration_words
+from ..urls import tenant_url
 
 # Requests looked at for "are recent requests failing", and users for "is userName mapped right":
 # the latest ones, because they reflect the configuration in Entra as it is now.
@@ -66,11 +68,6 @@ class StepStatus:
     summary: str
 
 
-# Why a received userName suggests the wrong source attribute in Entra's mapping.
-GUEST_UPN = "a guest's user principal name (#EXT#), not an email address"
-NOT_EMAIL = "not an email address"
-DIFFERS = "differs from the work email"
-INITIAL_DOMAIN = "a user principal name in the tenant's onmicrosoft.com domain, and no work email"
 
 
 @dataclass(frozen=True)
@@ -157,36 +154,6 @@ def _order(event: ProvisioningEvent) -> tuple[datetime, int]:
     return event.occurred_at, event.id or 0
 
 
-# --- Presentation of times and durations, shared by the messages and the templates -----------
-
-def clock(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    moment = moment.astimezone(timezone.utc)
-    if moment.date() == now.astimezone(timezone.utc).date():
-        return moment.strftime("%H:%M UTC")
-    if moment.year == now.year:
-        return f"{moment.day} {moment:%b}, {moment:%H:%M} UTC"
-    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M} UTC"
-
-
-def count_words(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def duration_words(minutes: float) -> str:
-    if minutes < 1:
-        return "under a minute"
-    total = round(minutes)
-    if total < 60:
-        return count_words(total, "minute")
-    hours, rest = divmod(total, 60)
-    words = count_words(hours, "hour")
-    if rest and hours < 10:
-        words += " " + count_words(rest, "minute")
-    return words
-
-
 def first_cycle_estimate(objects: int) -> tuple[str, str]:
     low, high = (objects * rate for rate in MINUTES_PER_OBJECT)
     return duration_words(low), duration_words(high)
@@ -218,29 +185,6 @@ def tenant_url_warnings(url: str) -> list[str]:
 
 
 # --- userName mapping ----------------------------------------------------------------------------
-
-def work_email(document: dict[str, Any]) -> str | None:
-    """The `emails` value of type work, else the primary one (RFC 7643 §4.1.2)."""
-    emails = [e for e in document.get("emails") or [] if isinstance(e, dict) and e.get("value")]
-    for email in emails:
-        if str(email.get("type", "")).lower() == "work":
-            return str(email["value"])
-    return next((str(e["value"]) for e in emails if e.get("primary") is True), None)
-
-
-def user_name_problem(user_name: str, email: str | None) -> str | None:
-    """Why `user_name` looks like Entra's default userPrincipalName mapping rather than mail."""
-    name = user_name.strip().lower()
-    if "#ext#" in name:
-        return GUEST_UPN
-    if not EMAIL_PATTERN.match(name):
-        return NOT_EMAIL
-    if email and name != email.strip().lower():
-        return DIFFERS
-    if not email and name.endswith(".onmicrosoft.com"):
-        return INITIAL_DOMAIN
-    return None
-
 
 def mapping_report(users: list[tuple[str, str, dict[str, Any]]]) -> MappingReport:
     """From (SCIM id, userName, document) of the latest users received."""
@@ -354,7 +298,7 @@ def _assign(e: Evidence) -> tuple[State, str]:
     failed = [event for event in e.recent_failures if event.resource_type == "User"]
     if failed:
         return State.ATTENTION, (
-            f"{count_words(len(failed), 'request')} about users failed, and no user has arrived "
+            f"{counted(len(failed), 'request')} about users failed, and no user has arrived "
             f"yet. Latest: {failed[0].action} ({failed[0].status})."
         )
     if e.connected:
@@ -372,8 +316,8 @@ def _start(e: Evidence) -> tuple[State, str]:
     if e.flowing:
         last = e.last_request
         return State.DONE, (
-            f"Provisioning is running: {count_words(e.users, 'user')} and "
-            f"{count_words(e.groups, 'group')} received, "
+            f"Provisioning is running: {counted(e.users, 'user')} and "
+            f"{counted(e.groups, 'group')} received, "
             f"last request at {clock(last.occurred_at if last else None, e.now)}."
         )
     if e.users:

@@ -10,10 +10,11 @@ from urllib.parse import quote, urlsplit
 import pytest
 from flask import url_for
 
-from conftest import PASSWORD
-from jericho.errors import SCIM_PREFIX
 from jericho.extensions import db
 from jericho.storage.models import ProvisioningEvent, ScimToken
+from jericho.urls import SCIM_PREFIX
+
+from conftest import PASSWORD
 from status_helpers import deactivate, provision_group, provision_user
 
 ANONYMOUS = {"auth.sign_in", "auth.setup", "static"}  # and /scim_v2, which has its bearer tokens

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import PASSWORD, make_app
 from jericho.admin import signin
-from jericho.storage.accounts import AccountError
 from jericho.extensions import db
+from jericho.storage.accounts import AccountError
 from jericho.storage.models import AdminAuditEvent, AdminUser, Organization, utcnow
+
+from conftest import PASSWORD, make_app
 
 SECRET_KEY = "test-secret-key"  # conftest's
 GUID_FILTER = "/scim_v2/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"

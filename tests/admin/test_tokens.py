@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from conftest import ScimClient, new_token
 from jericho.extensions import db
 from jericho.storage.models import AdminAuditEvent, ScimToken
+
+from conftest import ScimClient, new_token
 
 GUID_FILTER = "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
 

@@ -9,10 +9,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from conftest import new_token
 from jericho.extensions import db
-from jericho.storage.models import ProvisioningEvent
 from jericho.scim.errors import ERROR_URN
+from jericho.storage.models import ProvisioningEvent
+
 
 MAX_BODY = 64 * 1024
 MAX_FILTER = 512

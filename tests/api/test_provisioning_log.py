@@ -6,8 +6,9 @@ import pytest
 
 from jericho.api import provisioning_log
 from jericho.extensions import db
-from conftest import make_app
 from jericho.storage.models import ProvisioningEvent
+
+from conftest import make_app
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

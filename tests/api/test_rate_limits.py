@@ -7,13 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_app, new_token
-from jericho.storage import accounts
 from jericho.api import rate_limits
-from jericho.extensions import db
-from jericho.storage.models import ProvisioningEvent
 from jericho.api.rate_limits import RateLimit
+from jericho.extensions import db
 from jericho.scim.errors import ERROR_URN, TooManyRequests
+from jericho.storage import accounts
+from jericho.storage.models import ProvisioningEvent
+
+from conftest import make_app, new_token
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ScimClient, new_token
-from jericho.storage import accounts, resources as storage
 from jericho.extensions import db
+from jericho.storage import accounts
+from jericho.storage import resources as storage
 from jericho.storage.models import Organization, ProvisioningEvent
+
+from conftest import ScimClient, new_token
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -5,11 +5,18 @@ import io
 
 import pytest
 
-from jericho.status import exports, data as status_data
 from jericho.extensions import db
+from jericho.status import data as status_data
+from jericho.status import exports
 from jericho.storage.models import Organization
+
 from status_helpers import (  # noqa: F401 (fixtures)
-    ENTERPRISE, admin, deactivate, lookup, provision_group, provision_user,
+    ENTERPRISE,
+    admin,
+    deactivate,
+    lookup,
+    provision_group,
+    provision_user,
 )
 
 

@@ -293,43 +293,7 @@ def test_nice_ceilings(value, ceiling):
     assert insights._nice_ceiling(value) == ceiling
 
 
-# --- users ----------------------------------------------------------------------------------
-
-DOCUMENT = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    "userName": "ava@contoso.com",
-    "name": {"givenName": "Ava", "familyName": "Lindqvist"},
-    "active": False,
-    "emails": [{"type": "work", "value": "ava@contoso.com", "primary": True}],
-    "roles": [],
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-        "department": "Finance", "employeeNumber": "E1000", "manager": {"value": "m-1"}},
-}
-
-
-def test_every_attribute_as_received():
-    assert insights.attribute_rows(DOCUMENT) == [
-        ("userName", "ava@contoso.com"),
-        ("name.givenName", "Ava"),
-        ("name.familyName", "Lindqvist"),
-        ("active", "false"),
-        ("emails[0].type", "work"),
-        ("emails[0].value", "ava@contoso.com"),
-        ("emails[0].primary", "true"),
-        ("roles", ""),
-        ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department", "Finance"),
-        ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.employeeNumber", "E1000"),
-        ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value", "m-1"),
-    ]
-
-
-def test_enterprise_fields_name_and_department():
-    assert insights.enterprise_fields(DOCUMENT) == [("employeeNumber", "E1000"), ("department", "Finance")]
-    assert insights.person_name(DOCUMENT) == "Ava Lindqvist"
-    assert insights.person_name({**DOCUMENT, "displayName": "Ava L."}) == "Ava L."
-    assert insights.person_name({"userName": "x"}) == ""
-    assert insights.department(DOCUMENT) == "Finance" and insights.department({}) == ""
-
+# --- deleted users ---
 
 def test_the_user_name_in_a_deletion():
     assert insights.deleted_user_name("delete user ava@contoso.com") == "ava@contoso.com"
@@ -400,11 +364,3 @@ def test_first_sync_words_when_it_began_before_the_window():
     assert insights.first_sync_words(finished, now=NOW) == (
         "The first sync looks finished: it ended at 10:00 UTC; 3 users and 0 groups were created after 10:00 UTC.")
     assert first_sync([activity(-59, "create", 3)], earlier_creates=2, now=at(-58)).continued
-
-
-def test_times_in_words():
-    assert insights.ago(NOW - timedelta(seconds=30), now=NOW) == "just now"
-    assert insights.ago(NOW - timedelta(minutes=95), now=NOW) == "1 hour 35 minutes ago"
-    assert insights.ago(None, now=NOW) == ""
-    assert insights.lasting(timedelta(minutes=42)) == "42 minutes"
-    assert insights.plural(1, "group") == "1 group" and insights.plural(12_000, "user") == "12,000 users"

@@ -6,13 +6,22 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import ON_POSTGRES
-from jericho.storage import accounts
 from jericho.extensions import db
+from jericho.storage import accounts
 from jericho.storage.models import ProvisioningEvent
+
+from conftest import ON_POSTGRES
 from status_helpers import (  # noqa: F401 (fixtures)
-    TEST_CONNECTION, admin, age_log, clock, deactivate, lookup, page_text, provision_group,
-    provision_user, quiet_database,
+    TEST_CONNECTION,
+    admin,
+    age_log,
+    clock,
+    deactivate,
+    lookup,
+    page_text,
+    provision_group,
+    provision_user,
+    quiet_database,
 )
 
 
@@ -243,7 +252,8 @@ def test_a_busy_log_is_counted_from_the_bucket_of_its_latest_requests(app, admin
 
 
 def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, quiet_database):
-    from jericho.status import retention, data as status_data
+    from jericho.status import data as status_data
+    from jericho.status import retention
     users = initial_sync(scim)
 
     def figures() -> tuple[str, ...]:
@@ -266,7 +276,8 @@ def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, quiet_d
 
 
 def test_a_dashboard_kept_between_views_still_follows_the_clock_and_the_log(app, admin, scim, clock, quiet_database):
-    from jericho.status import insights, data as status_data
+    from jericho.status import data as status_data
+    from jericho.status import insights
     users = initial_sync(scim)
     made = page_text(admin.get("/status/"))
     assert page_text(admin.get("/status/")) == made

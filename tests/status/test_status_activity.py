@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select
 
-from jericho.status import activity, retention, data as status_data
 from jericho.extensions import db
+from jericho.status import activity, retention
+from jericho.status import data as status_data
 from jericho.status.insights import Activity
 from jericho.storage.models import ActivityRollup, ActivitySeal, Organization, ProvisioningEvent, utcnow
+
 from status_helpers import admin, clock, lookup, page_text  # noqa: F401 (fixtures)
 
 NOW = datetime.now(timezone.utc)

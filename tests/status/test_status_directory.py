@@ -6,11 +6,20 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, event
 
-from jericho.status import data as status_data
 from jericho.extensions import db
+from jericho.status import data as status_data
 from jericho.storage.models import User
+
 from status_helpers import (  # noqa: F401 (fixtures)
-    ENTERPRISE, add_members, admin, deactivate, lookup, page_text, provision_group, provision_user, quiet_database,
+    ENTERPRISE,
+    add_members,
+    admin,
+    deactivate,
+    lookup,
+    page_text,
+    provision_group,
+    provision_user,
+    quiet_database,
 )
 
 

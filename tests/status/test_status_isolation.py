@@ -2,11 +2,19 @@
 users, groups, requests or errors, and Contoso's ids answer 404."""
 import pytest
 
-from jericho.status import data as status_data
 from jericho.extensions import db
+from jericho.status import data as status_data
 from jericho.storage.models import ProvisioningEvent
+
 from status_helpers import (  # noqa: F401 (fixtures)
-    TEST_CONNECTION, admin, deactivate, other_admin, page_text, provision_group, provision_user, quiet_database,
+    TEST_CONNECTION,
+    admin,
+    deactivate,
+    other_admin,
+    page_text,
+    provision_group,
+    provision_user,
+    quiet_database,
 )
 
 SECRET = "contoso-secret"

@@ -5,11 +5,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from jericho.status import data as status_data
 from jericho.extensions import db
+from jericho.status import data as status_data
 from jericho.storage.models import ProvisioningEvent
+
 from status_helpers import (  # noqa: F401 (fixtures)
-    TEST_CONNECTION, admin, age_log, clock, deactivate, lookup, page_text, provision_group, provision_user,
+    TEST_CONNECTION,
+    admin,
+    age_log,
+    clock,
+    deactivate,
+    lookup,
+    page_text,
+    provision_group,
+    provision_user,
 )
 
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 
 from jericho import create_app
-from jericho.status import retention
 from jericho.extensions import db
+from jericho.status import retention
 from jericho.storage.models import ProvisioningEvent, utcnow
+
 from status_helpers import TEST_CONNECTION, age_log, lookup
 
 

@@ -2,10 +2,11 @@
 import pytest
 from sqlalchemy import text
 
-from conftest import make_app
-from jericho.storage.database import writes
 from jericho.extensions import db
+from jericho.storage.database import writes
 from jericho.storage.models import Organization
+
+from conftest import make_app
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
-from conftest import ON_POSTGRES, DATABASE_URL
 from jericho import create_app
 from jericho.extensions import db
+
+from conftest import DATABASE_URL, ON_POSTGRES
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import PASSWORD
-from jericho.storage import accounts
 from jericho.api import provisioning_log
 from jericho.extensions import db
+from jericho.storage import accounts
 from jericho.storage.models import AdminUser
-from status_helpers import ENTERPRISE, PATCH_OP, TEST_CONNECTION, age_log
+
 from .test_browser_wizard import CHROMIUM, CHROMIUM_ARGS, browser_or_skip, live_server  # noqa: F401 (fixture)
+from conftest import PASSWORD
+from status_helpers import ENTERPRISE, PATCH_OP, TEST_CONNECTION, age_log
 
 XSS = "window.__xss=1"
 HOSTILE_NAME = f"<img src=x onerror={XSS}>"

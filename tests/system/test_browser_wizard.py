@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import PASSWORD
 from jericho import create_app
 from jericho.extensions import db
+
+from conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

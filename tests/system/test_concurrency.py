@@ -21,9 +21,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from conftest import ON_POSTGRES, fresh_app, new_token
-from jericho.storage import accounts
 from jericho.extensions import db
+from jericho.storage import accounts
+
+from conftest import ON_POSTGRES, fresh_app, new_token
 from servers import Reply, Server, running_server
 
 WORKERS = 4

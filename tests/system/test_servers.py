@@ -10,10 +10,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-from conftest import new_token
 from jericho.extensions import db
 from jericho.scim.errors import ERROR_URN
 from jericho.storage.models import ProvisioningEvent
+
+from conftest import new_token
 from servers import running_server
 
 MAX_BODY = 64 * 1024
