@@ -18,6 +18,7 @@ SQLITE_FILE = "jericho.sqlite3"
 # Settings that may come from the environment (and, under the same names, instance/config.py).
 ENVIRONMENT_KEYS = (
     "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "TRUST_PROXY", "LOG_LEVEL", "PROVISIONING_LOG_RETENTION_DAYS",
+    "ADMIN_SESSION_IDLE_MINUTES", "ADMIN_SESSION_LIFETIME_HOURS",
 )
 
 

@@ -47,6 +47,11 @@ TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# An admin's session ends after this long without a request, and this long after signing in
+# whatever happens (jericho/admin/sessions.py). Signing out ends it at once.
+ADMIN_SESSION_IDLE_MINUTES = 12 * 60
+ADMIN_SESSION_LIFETIME_HOURS = 7 * 24
+
 # Seconds a provisioning log entry may wait to be stored with others in one write
 # (jericho/provisioning_log.py); 0 writes each one before its request is answered.
 PROVISIONING_LOG_FLUSH_SECONDS = 0.2

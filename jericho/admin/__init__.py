@@ -1,11 +1,15 @@
-"""The admin side: first run, sign-in and sign-out, SCIM tokens, and what every admin page
-carries (security headers, the session cookie, template filters)."""
+"""The admin side: first run, sign-in, sessions and sign-out, the account page, SCIM tokens, the
+admin commands, and what every admin page carries (security headers, the session cookie,
+template filters)."""
 from flask import Flask
 
-from . import auth, tokens, web
+from . import account, auth, cli, sessions, tokens, web
 
 
 def init_app(app: Flask) -> None:
+    sessions.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     app.register_blueprint(tokens.bp)
+    app.register_blueprint(account.bp)
+    cli.init_app(app)

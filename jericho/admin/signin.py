@@ -1,5 +1,13 @@
-"""First run and sign-in: the setup code that guards the first-run page, throttling of failed
-attempts that holds across every server process, and the audit events both leave.
+"""First run, sign-in and sign-out: the setup code that guards the first-run page, throttling of
+failed attempts that holds across every server process, and the audit events they leave.
+
+Throttling counts failures per (account, address) pair and per address. A few failures are
+free; after them each attempt of that pair waits twice as long as the one before (1 s, 2 s,
+4 s ...) up to LONGEST_DELAY. Only the pair waits: someone guessing an admin's password slows
+down themselves, never the admin signing in from another address. The per-address count allows
+more failures, as colleagues may share an address, and slows one address trying many accounts;
+it too holds back only that address. A key's failures are forgotten after a day without one, and
+a pair's at its next successful sign-in.
 
 Passwords are checked outside any write transaction (Argon2 takes tens of milliseconds, and a
 SQLite writer holds the database's only write lock)."""
@@ -15,44 +23,50 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import Flask
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from ..extensions import db
+from ..security import burn_password_check, verify_password
 from ..storage import accounts
 from ..storage.accounts import AccountError
 from ..storage.audit import audit_record
-from ..storage.database import writes
-from ..extensions import db
-from ..storage.models import AdminUser, SignInAttempt
-from ..security import burn_password_check, verify_password
+from ..storage.database import transaction_lock, writes
+from ..storage.models import AdminUser, SignInFailures
+from ..text import counted
 
-# Failed attempts count for this long; reaching a limit below within it locks the counter.
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-# Higher, because colleagues may share an address; stops one address trying many accounts.
-MAX_FAILURES_PER_ADDRESS = 20
+FREE_FAILURES_PER_PAIR = 5
+FREE_FAILURES_PER_ADDRESS = 20
+LONGEST_DELAY = timedelta(minutes=15)
+FORGET_AFTER = timedelta(days=1)
 
 WRONG_CREDENTIALS = "That email address and password do not match an admin account."
 WRONG_SETUP_CODE = "That setup code is not right. Copy it again from the server log."
+SETUP_COMPLETE = "Setup is already complete: sign in instead."
 
 SETUP_CODE_CONTEXT = b"jericho first-run setup code v1"
 
 
 class Counter(NamedTuple):
-    """Failed attempts counted under `key`; `limit` of them within WINDOW lock it."""
+    """Failed attempts counted under `key`, of which `free` pass without a delay."""
 
     key: str
-    limit: int
+    free: int
+
+    def delay(self, failures: int) -> timedelta:
+        """How long after the latest of `failures` the next attempt must wait."""
+        if failures < self.free:
+            return timedelta()
+        doublings = min(failures - self.free, 30)  # 2**30 s is far beyond LONGEST_DELAY already
+        return min(timedelta(seconds=2**doublings), LONGEST_DELAY)
 
 
 class TooManyAttempts(AccountError):
     def __init__(self, retry_after: timedelta) -> None:
-        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        super().__init__(
-            f"Too many failed attempts. Wait {minutes} minute{'s' if minutes > 1 else ''} "
-            "and try again."
-        )
-        self.retry_after = retry_after
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        wait = counted(seconds, "second") if seconds < 60 else counted(math.ceil(seconds / 60), "minute")
+        super().__init__(f"Too many failed attempts. Wait {wait} and try again.")
+        self.retry_after = seconds
 
 
 # The setup code is derived from SECRET_KEY instead of being stored: every worker and the
@@ -111,13 +125,14 @@ def complete_setup(
 ) -> AdminUser:
     """Create the organization and its first admin, if the setup code is right."""
     if not setup_needed():
-        raise AccountError("Setup is already complete: sign in instead.")
+        raise AccountError(SETUP_COMPLETE)
     accounts.validate_admin(email, password)
-    attempt_ids = _attempt_begin([_address_counter(remote_addr)], now=now)
+    address = _address_counter(remote_addr)
+    _attempt_begin([address], now=now)
     if not setup_code_matches(secret_key, code):
         raise AccountError(WRONG_SETUP_CODE)
     return _first_admin_create(
-        attempt_ids=attempt_ids,
+        address_key=address.key,
         organization_name=organization_name,
         email=email,
         password=password,
@@ -129,8 +144,8 @@ def complete_setup(
 def sign_in(*, email: str, password: str, remote_addr: str | None, now: datetime) -> AdminUser:
     """The admin, or AccountError with the same message whether or not the account exists."""
     email = email.strip().lower()
-    account = _account_counter(email)
-    attempt_ids = _attempt_begin([account, _address_counter(remote_addr)], now=now)
+    pair, address = _pair_counter(email, remote_addr), _address_counter(remote_addr)
+    _attempt_begin([pair, address], now=now)
     admin = db.session.execute(
         db.select(AdminUser).where(AdminUser.email == email)
     ).scalar_one_or_none()
@@ -138,11 +153,7 @@ def sign_in(*, email: str, password: str, remote_addr: str | None, now: datetime
         burn_password_check(password)  # as slow as a real check, so timing tells nothing either
     elif verify_password(admin.password_hash, password):
         return _sign_in_succeeded(
-            admin_id=admin.id,
-            attempt_ids=attempt_ids,
-            account_key=account.key,
-            remote_addr=remote_addr,
-            now=now,
+            admin_id=admin.id, pair_key=pair.key, address_key=address.key, remote_addr=remote_addr, now=now
         )
     else:
         _sign_in_failed(admin_id=admin.id, remote_addr=remote_addr, now=now)
@@ -151,63 +162,105 @@ def sign_in(*, email: str, password: str, remote_addr: str | None, now: datetime
 
 @writes
 def sign_out(*, admin_id: int, remote_addr: str | None, now: datetime) -> None:
+    """End every session of the admin: this browser's, any copy of its cookie, and the admin's
+    sessions in other browsers (one version counts them all)."""
     admin = db.session.get(AdminUser, admin_id)
     if admin is not None:
+        accounts.admin_sessions_end(admin)
         audit_record(admin=admin, action="signed out", remote_addr=remote_addr, now=now)
 
 
-def _counter(kind: str, value: str, limit: int) -> Counter:
-    return Counter(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest(), limit)
+@writes
+def sign_out_everywhere_else(*, admin_id: int, remote_addr: str | None, now: datetime) -> int:
+    """End every session of the admin; returns the new session version, under which the caller
+    keeps its own browser signed in."""
+    admin = db.session.get(AdminUser, admin_id)
+    version = accounts.admin_sessions_end(admin)
+    audit_record(admin=admin, action="signed out everywhere else", remote_addr=remote_addr, now=now)
+    return version
 
 
-def _account_counter(email: str) -> Counter:
-    return _counter("account", email, MAX_FAILURES_PER_ACCOUNT)
+def _counter_key(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _pair_counter(email: str, remote_addr: str | None) -> Counter:
+    return Counter(_counter_key("pair", email, remote_addr or "unknown"), FREE_FAILURES_PER_PAIR)
 
 
 def _address_counter(remote_addr: str | None) -> Counter:
-    return _counter("address", remote_addr or "unknown", MAX_FAILURES_PER_ADDRESS)
+    return Counter(_counter_key("address", remote_addr or "unknown"), FREE_FAILURES_PER_ADDRESS)
 
 
 @writes
-def _attempt_begin(counters: list[Counter], *, now: datetime) -> list[int]:
-    """Refuse with TooManyAttempts while a counter is locked; else record one attempt in each."""
-    db.session.execute(delete(SignInAttempt).where(SignInAttempt.occurred_at <= now - WINDOW))
-    waits = []
-    for key, limit in counters:
-        times = list(
-            db.session.execute(
-                db.select(SignInAttempt.occurred_at)
-                .where(SignInAttempt.key == key)
-                .order_by(SignInAttempt.occurred_at)
-            ).scalars()
-        )
-        if len(times) >= limit:
-            # The key unlocks when enough of its oldest failures have left the window.
-            waits.append(times[len(times) - limit] + WINDOW - now)
-    if waits:
+def _attempt_begin(counters: list[Counter], *, now: datetime) -> None:
+    """Refuse with TooManyAttempts while a counter makes its attempts wait; else count this
+    attempt as a failure in each, until it succeeds.
+
+    Counting and writing are one step per key (`transaction_lock`): parallel attempts are counted
+    one after another, so they cannot all see the same count and all pass."""
+    forgotten = now - FORGET_AFTER
+    # Rows another attempt holds are left to a later sweep: waiting for them could deadlock.
+    stale = (db.select(SignInFailures.key).where(SignInFailures.last_failed_at <= forgotten)
+             .with_for_update(skip_locked=True))
+    db.session.execute(delete(SignInFailures).where(SignInFailures.key.in_(stale.scalar_subquery())))
+    for key in sorted(counter.key for counter in counters):
+        transaction_lock(f"sign-in {key}")
+    rows = {
+        row.key: row
+        for row in db.session.execute(
+            db.select(SignInFailures).where(SignInFailures.key.in_([counter.key for counter in counters]))
+        ).scalars()
+    }
+    for row in rows.values():
+        if row.last_failed_at <= forgotten:  # left by the sweep
+            row.failures = 0
+    waits = [
+        rows[counter.key].last_failed_at + counter.delay(rows[counter.key].failures) - now
+        for counter in counters
+        if counter.key in rows
+    ]
+    if max(waits, default=timedelta()) > timedelta():
         raise TooManyAttempts(max(waits))
-    attempts = [SignInAttempt(key=counter.key, occurred_at=now) for counter in counters]
-    db.session.add_all(attempts)
-    db.session.flush()
-    return [attempt.id for attempt in attempts]
+    for counter in counters:
+        row = rows.get(counter.key) or SignInFailures(key=counter.key, failures=0)
+        row.failures += 1
+        row.last_failed_at = now
+        db.session.add(row)
+
+
+def _attempt_succeeded(*, address_key: str, pair_key: str | None = None) -> None:
+    """Take back the failure `_attempt_begin` counted. The pair's earlier failures are forgiven
+    too; the address's are not, or signing in to one's own account would wipe a count of guesses
+    at other accounts."""
+    if pair_key is not None:
+        db.session.execute(delete(SignInFailures).where(SignInFailures.key == pair_key))
+    db.session.execute(
+        update(SignInFailures)
+        .where(SignInFailures.key == address_key)
+        .values(failures=SignInFailures.failures - 1)
+    )
+    db.session.execute(
+        delete(SignInFailures).where(SignInFailures.key == address_key, SignInFailures.failures <= 0)
+    )
 
 
 @writes
 def _first_admin_create(
     *,
-    attempt_ids: list[int],
+    address_key: str,
     organization_name: str,
     email: str,
     password: str,
     remote_addr: str | None,
     now: datetime,
 ) -> AdminUser:
+    # One first run at a time: under READ COMMITTED, parallel ones would each find no admin.
+    transaction_lock("first-run setup")
     if not setup_needed():  # another browser finished first
-        raise AccountError("Setup is already complete: sign in instead.")
-    db.session.execute(delete(SignInAttempt).where(SignInAttempt.id.in_(attempt_ids)))
-    admin = accounts.admin_create(
-        organization_name=organization_name, email=email, password=password
-    )
+        raise AccountError(SETUP_COMPLETE)
+    _attempt_succeeded(address_key=address_key)
+    admin = accounts.admin_add(organization_name=organization_name, email=email, password=password)
     admin.last_sign_in_at = now
     audit_record(admin=admin, action="completed first-run setup", remote_addr=remote_addr, now=now)
     return admin
@@ -215,20 +268,9 @@ def _first_admin_create(
 
 @writes
 def _sign_in_succeeded(
-    *,
-    admin_id: int,
-    attempt_ids: list[int],
-    account_key: str,
-    remote_addr: str | None,
-    now: datetime,
+    *, admin_id: int, pair_key: str, address_key: str, remote_addr: str | None, now: datetime
 ) -> AdminUser:
-    # The account's earlier failures are forgiven; the address's are not, or signing in to
-    # one's own account would reset a count of guesses at other accounts.
-    db.session.execute(
-        delete(SignInAttempt).where(
-            SignInAttempt.id.in_(attempt_ids) | (SignInAttempt.key == account_key)
-        )
-    )
+    _attempt_succeeded(pair_key=pair_key, address_key=address_key)
     admin = db.session.get(AdminUser, admin_id)
     admin.last_sign_in_at = now
     audit_record(admin=admin, action="signed in", remote_addr=remote_addr, now=now)

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from ..storage import tokens as token_admin
 from ..storage.accounts import tokens_of
 from ..storage.audit import audit_events_of
-from .forms import TokenForm
 from ..storage.models import utcnow
+from .forms import TokenForm
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 

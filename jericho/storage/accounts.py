@@ -1,16 +1,19 @@
 """Organizations, their admins and their SCIM tokens: the services behind the CLI and the admin
-pages. Each write is one transaction (`writes`); callers never commit."""
+pages. Each write is one transaction (`writes`); callers never commit. Every change to an admin
+or a token is recorded in the audit log in the same transaction."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..scim.document import EMAIL_PATTERN
 from ..security import NewToken, generate_token, hash_password
-from .database import writes
-from .models import AdminAuditEvent, AdminUser, Organization, ScimToken, utcnow
+from .audit import audit_record
+from .database import transaction_lock, writes
+from .models import AdminUser, Organization, ScimToken, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -38,9 +41,17 @@ def _organization_get_or_create(name: str) -> Organization:
 
 
 @writes
-def token_create(*, organization_name: str, label: str = "") -> tuple[ScimToken, str]:
-    """A new token for the organization (created if needed); returns the row and the secret,
-    which exists nowhere else from then on."""
+def token_create(
+    *,
+    organization_name: str,
+    label: str = "",
+    by: AdminUser | None = None,
+    remote_addr: str | None = None,
+    now: datetime | None = None,
+) -> tuple[ScimToken, str]:
+    """A new token for the organization (created if needed), recorded in the audit log as done
+    by the admin `by` (None: the command line); returns the row and the secret, which exists
+    nowhere else from then on."""
     organization = _organization_get_or_create(organization_name)
     new: NewToken = generate_token()
     token = ScimToken(
@@ -51,6 +62,13 @@ def token_create(*, organization_name: str, label: str = "") -> tuple[ScimToken,
     )
     db.session.add(token)
     db.session.flush()
+    audit_record(
+        admin=by,
+        organization_id=organization.id,
+        action=f"created token {token.prefix}" + (f" “{token.label}”" if token.label else ""),
+        remote_addr=remote_addr,
+        now=now,
+    )
     return token, new.secret
 
 
@@ -65,8 +83,18 @@ def tokens_of(organization: Organization) -> list[ScimToken]:
 
 
 @writes
-def token_revoke(*, prefix: str, organization_id: int | None = None) -> ScimToken:
-    """Revoke by prefix; with `organization_id`, only within that organization."""
+def token_revoke(
+    *,
+    prefix: str,
+    organization_id: int | None = None,
+    by: AdminUser | None = None,
+    remote_addr: str | None = None,
+    now: datetime | None = None,
+    reason: str = "",
+) -> ScimToken:
+    """Revoke by prefix; with `organization_id`, only within that organization. An active token
+    is revoked and audited as done by `by` (None: the command line); a revoked one stays as it
+    is."""
     query = db.select(ScimToken).where(ScimToken.prefix == prefix.strip())
     if organization_id is not None:
         query = query.where(ScimToken.organization_id == organization_id)
@@ -74,7 +102,14 @@ def token_revoke(*, prefix: str, organization_id: int | None = None) -> ScimToke
     if token is None:
         raise AccountError(f"no token with prefix {prefix!r}")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = now or utcnow()
+        audit_record(
+            admin=by,
+            organization_id=token.organization_id,
+            action=f"revoked token {token.prefix}" + (f" ({reason})" if reason else ""),
+            remote_addr=remote_addr,
+            now=now,
+        )
     return token
 
 
@@ -94,17 +129,20 @@ def validate_admin(email: str, password: str) -> str:
     email = email.strip().lower()
     if not EMAIL_PATTERN.match(email):
         raise AccountError(f"{email!r} is not an email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    validate_password(password)
     return email
 
 
-@writes
-def admin_create(*, organization_name: str, email: str, password: str) -> AdminUser:
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def admin_add(*, organization_name: str, email: str, password: str) -> AdminUser:
+    """A new admin (and organization, if new) in the caller's write transaction, which records
+    it in the audit log."""
     email = validate_admin(email, password)
-    if db.session.execute(
-        db.select(AdminUser.id).where(AdminUser.email == email)
-    ).first():
+    if db.session.execute(db.select(AdminUser.id).where(AdminUser.email == email)).first():
         raise AccountError(f"an admin with the email {email} already exists")
     organization = _organization_get_or_create(organization_name)
     admin = AdminUser(
@@ -112,7 +150,94 @@ def admin_create(*, organization_name: str, email: str, password: str) -> AdminU
     )
     db.session.add(admin)
     db.session.flush()
-    db.session.add(
-        AdminAuditEvent(organization_id=organization.id, admin_user_id=admin.id, action="admin created")
+    return admin
+
+
+def admin_sessions_end(admin: AdminUser) -> int:
+    """End every session of the admin, on every server process, in the caller's transaction;
+    returns the new session version. Raised in SQL and read back in the same statement, so that
+    of two transactions ending sessions at once, each gets its own version."""
+    return db.session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == admin.id)
+        .values(session_version=AdminUser.session_version + 1)
+        .returning(AdminUser.session_version),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+
+
+# The command line's own changes; each is recorded in the audit log with no admin actor.
+
+@writes
+def admin_create(
+    *, organization_name: str, email: str, password: str, now: datetime | None = None
+) -> AdminUser:
+    admin = admin_add(organization_name=organization_name, email=email, password=password)
+    audit_record(
+        admin=None, organization_id=admin.organization_id, action=f"created admin {admin.email}", now=now
     )
+    return admin
+
+
+@writes
+def admin_password_reset(*, email: str, password: str, now: datetime | None = None) -> AdminUser:
+    """A new password for the admin; every session they had ends."""
+    validate_password(password)
+    admin = _admin_with_email(email)
+    admin.password_hash = hash_password(password)
+    admin_sessions_end(admin)
+    audit_record(
+        admin=None,
+        organization_id=admin.organization_id,
+        action=f"reset the password of {admin.email} (every session ended)",
+        now=now,
+    )
+    return admin
+
+
+@writes
+def admin_remove(*, email: str, now: datetime | None = None) -> None:
+    """Delete an admin, unless the organization would be left without one. Their sessions end
+    with the row; their audit events keep their email."""
+    admin = _admin_with_email(email)
+    # One removal at a time per organization, or two could each leave the other admin.
+    transaction_lock(f"admins of organization {admin.organization_id}")
+    remaining = db.session.execute(
+        db.select(db.func.count(AdminUser.id)).where(
+            AdminUser.organization_id == admin.organization_id, AdminUser.id != admin.id
+        )
+    ).scalar_one()
+    if not remaining:
+        raise AccountError(
+            f"{admin.email} is the only admin of {admin.organization.name}: "
+            "create another first (`jericho admin create`)"
+        )
+    audit_record(
+        admin=None, organization_id=admin.organization_id, action=f"removed admin {admin.email}", now=now
+    )
+    db.session.delete(admin)
+
+
+def admins_of(organization_name: str | None = None) -> list[AdminUser]:
+    """Every admin, or one organization's, by organization and email."""
+    query = (
+        db.select(AdminUser)
+        .join(AdminUser.organization)
+        .options(contains_eager(AdminUser.organization))
+        .order_by(Organization.name, AdminUser.email)
+    )
+    if organization_name is not None:
+        organization = organization_by_name(organization_name)
+        if organization is None:
+            raise AccountError(f"no organization named {organization_name!r}")
+        query = query.where(AdminUser.organization_id == organization.id)
+    return list(db.session.execute(query).scalars())
+
+
+def _admin_with_email(email: str) -> AdminUser:
+    admin = db.session.execute(
+        db.select(AdminUser).where(AdminUser.email == email.strip().lower())
+    ).scalar_one_or_none()
+    if admin is None:
+        raise AccountError(f"no admin with the email {email.strip()!r}")
     return admin

@@ -1,4 +1,6 @@
-"""The admin audit log: sign-ins and token changes, per organization, shown on the tokens page."""
+"""The admin audit log: sign-ins and sign-outs, admin accounts and token changes, per
+organization, shown on the tokens page. Each event names its actor: an admin on the web, or
+nobody for the command line."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,12 +10,20 @@ from .models import AdminAuditEvent, AdminUser
 
 
 def audit_record(
-    *, admin: AdminUser, action: str, remote_addr: str | None, now: datetime | None = None
+    *,
+    admin: AdminUser | None,
+    action: str,
+    organization_id: int | None = None,
+    remote_addr: str | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Add an event to the caller's write transaction (call it from a `writes` function)."""
+    """Add an event to the caller's write transaction (call it from a `writes` function).
+    `admin` is who acted, in their own organization; None is the command line, which names the
+    organization instead."""
     event = AdminAuditEvent(
-        organization_id=admin.organization_id,
-        admin_user_id=admin.id,
+        organization_id=admin.organization_id if admin else organization_id,
+        admin_user_id=admin.id if admin else None,
+        actor_email=admin.email if admin else None,
         action=action,
         remote_addr=remote_addr,
     )
@@ -22,13 +32,13 @@ def audit_record(
     db.session.add(event)
 
 
-def audit_events_of(organization_id: int, *, limit: int = 50) -> list[tuple[AdminAuditEvent, str | None]]:
-    """The latest events with the email of the admin who caused each (None once deleted)."""
-    rows = db.session.execute(
-        db.select(AdminAuditEvent, AdminUser.email)
-        .outerjoin(AdminUser, AdminUser.id == AdminAuditEvent.admin_user_id)
-        .where(AdminAuditEvent.organization_id == organization_id)
-        .order_by(AdminAuditEvent.occurred_at.desc(), AdminAuditEvent.id.desc())
-        .limit(limit)
+def audit_events_of(organization_id: int, *, limit: int = 50) -> list[AdminAuditEvent]:
+    """The latest events, newest first."""
+    return list(
+        db.session.execute(
+            db.select(AdminAuditEvent)
+            .where(AdminAuditEvent.organization_id == organization_id)
+            .order_by(AdminAuditEvent.occurred_at.desc(), AdminAuditEvent.id.desc())
+            .limit(limit)
+        ).scalars()
     )
-    return [(event, email) for event, email in rows]

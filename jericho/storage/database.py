@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Callable, ParamSpec, TypeVar
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 4
+# The first key of every advisory lock this app takes ("JERI"), apart from other users of the
+# database's advisory locks.
+ADVISORY_LOCK_SPACE = 0x4A455249
 
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
 
@@ -101,3 +104,16 @@ def _is_transient(error: OperationalError) -> bool:
     message = str(error.orig).lower()
     return "database is locked" in message or "database is busy" in message
 
+
+
+def transaction_lock(name: str) -> None:
+    """Hold the lock called `name` until the write transaction ends, so that transactions taking
+    it run one after another. Needed where a transaction counts rows and then writes: under
+    PostgreSQL's READ COMMITTED, two of them would count the same rows and both write. On
+    SQLite a write transaction (`BEGIN IMMEDIATE`) already holds the only write lock.
+    Take several locks in one order (sorted), or two transactions may wait for each other."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
+            {"space": ADVISORY_LOCK_SPACE, "name": name},
+        )

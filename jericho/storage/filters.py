@@ -13,16 +13,28 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import Numeric, and_, cast, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    Numeric,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import Group, Membership, NestedGroup, User, UserEmail
 from ..scim.errors import InvalidFilter, InvalidValue
 from ..scim.filter import And, Comparison, Expr, Not, Or, Present, ValueFilter
 from ..scim.paths import AttrPath
 from ..scim.schema import GROUP, USER, Attribute, ResourceType
+from .models import Group, Membership, NestedGroup, User, UserEmail
 
 Model = type[User] | type[Group]
 

@@ -13,7 +13,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +78,9 @@ class AdminUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Each session keeps the version it began under and works only while it is current, so
+    # raising it ends every session of the admin, copies of the cookie included (admin/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     organization: Mapped[Organization] = relationship()
 
@@ -294,7 +308,8 @@ class ActivitySeal(db.Model):
 
 
 class AdminAuditEvent(db.Model):
-    """What admins did: sign-ins, token creation and revocation."""
+    """What was done to an organization's admins and tokens, and by whom: an admin on the web
+    (`actor_email`, kept after the admin is removed) or the command line (no actor)."""
 
     __tablename__ = "admin_audit_events"
     __table_args__ = (Index("ix_admin_audit_events_org_time", "organization_id", "occurred_at"),)
@@ -307,21 +322,22 @@ class AdminAuditEvent(db.Model):
         ForeignKey("admin_users.id", ondelete="SET NULL")
     )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_email: Mapped[str | None] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
 
-class SignInAttempt(db.Model):
-    """A sign-in or setup attempt that has not succeeded. It is written before the password or
-    code is checked and deleted when the check passes, so parallel guesses are counted too.
-    `key` is a hash of "account:<email>" or "address:<ip>": no text a visitor typed is kept."""
+class SignInFailures(db.Model):
+    """Failed sign-in or setup attempts under one key (see admin/signin.py): how many, and when
+    the latest was. An attempt is counted before its password or code is checked, and taken back
+    when the check passes, so guesses made in parallel are counted too. `key` is a hash of
+    "pair:<email> <address>" or "address:<address>": no text a visitor typed is kept."""
 
-    __tablename__ = "sign_in_attempts"
-    __table_args__ = (Index("ix_sign_in_attempts_key_time", "key", "occurred_at"),)
+    __tablename__ = "sign_in_failures"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64))
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RateLimit(db.Model):

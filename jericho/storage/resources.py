@@ -16,7 +16,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..scim.document import manager_id
-from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
+from ..scim.errors import (
+    InvalidValue,
+    NotFound,
+    PreconditionFailed,
+    TooMany,
+    Uniqueness,
+)
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath

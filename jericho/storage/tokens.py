@@ -1,13 +1,12 @@
 """SCIM tokens as admins manage them on the web: issue, revoke, and which one Entra is using.
-Every change is written to the audit log in the same transaction."""
+Every change is written to the audit log, as done by the admin, in the same transaction."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from . import accounts
-from .audit import audit_record
-from .database import writes
 from ..extensions import db
+from . import accounts
+from .database import writes
 from .models import AdminUser, ProvisioningEvent, ScimToken
 
 
@@ -21,21 +20,21 @@ def token_issue(
     if revoke_active:
         for old in accounts.tokens_of(admin.organization):
             if old.is_active:
-                accounts.token_revoke(prefix=old.prefix, organization_id=admin.organization_id)
-                audit_record(
-                    admin=admin,
-                    action=f"revoked token {old.prefix} (replaced)",
+                accounts.token_revoke(
+                    prefix=old.prefix,
+                    organization_id=admin.organization_id,
+                    by=admin,
                     remote_addr=remote_addr,
                     now=now,
+                    reason="replaced",
                 )
-    token, secret = accounts.token_create(organization_name=admin.organization.name, label=label)
-    audit_record(
-        admin=admin,
-        action=f"created token {token.prefix}" + (f" “{token.label}”" if token.label else ""),
+    return accounts.token_create(
+        organization_name=admin.organization.name,
+        label=label,
+        by=admin,
         remote_addr=remote_addr,
         now=now,
     )
-    return token, secret
 
 
 @writes
@@ -44,13 +43,9 @@ def token_withdraw(
 ) -> ScimToken:
     """Revoke one of the admin's organization's tokens; AccountError for any other prefix."""
     admin = db.session.get(AdminUser, admin_id)
-    token = token_of(admin.organization_id, prefix)
-    if token is None:
-        raise accounts.AccountError(f"no token with prefix {prefix!r}")
-    if token.is_active:
-        accounts.token_revoke(prefix=prefix, organization_id=admin.organization_id)
-        audit_record(admin=admin, action=f"revoked token {prefix}", remote_addr=remote_addr, now=now)
-    return token
+    return accounts.token_revoke(
+        prefix=prefix, organization_id=admin.organization_id, by=admin, remote_addr=remote_addr, now=now
+    )
 
 
 def token_of(organization_id: int, prefix: str) -> ScimToken | None:
