@@ -6,6 +6,7 @@ from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
+from ..providers import PROVIDERS
 from ..scim.document import EMAIL_PATTERN
 from ..storage.accounts import MIN_PASSWORD_LENGTH
 
@@ -92,6 +93,15 @@ class TokenReplaceForm(TokenForm):
         ],
         validators=[Optional()],
     )
+
+
+class ProviderForm(FlaskForm):
+    provider = RadioField(
+        "Your identity provider",
+        choices=[SelectChoice(provider.key, provider.name) for provider in PROVIDERS.values()],
+        validators=[DataRequired(message="Choose your identity provider.")],
+    )
+    submit = SubmitField("Use these steps")
 
 
 class EstimateForm(FlaskForm):

@@ -34,7 +34,7 @@ from ..scim.schema import GROUP, USER, ResourceType
 from ..security import hash_token
 from ..storage import accounts
 from ..storage import resources as storage
-from ..storage.models import ScimToken, utcnow
+from ..storage.models import OKTA, ScimToken, utcnow
 from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
 from . import rate_limits
 from .provisioning_log import note, note_change
@@ -80,6 +80,10 @@ def authenticate() -> None:
     resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
     if last_used_at is None or (now - last_used_at).total_seconds() >= resolution:
         accounts.token_touch(token_id=token.id, now=now, resolution_seconds=resolution)
+        # Okta names itself (scim/okta.py); Entra sends no User-Agent. Checked with the token's
+        # last use, so a busy sync costs no extra write.
+        if okta.is_okta(request.headers.get("User-Agent")):
+            accounts.organization_provider_seen(organization_id=g.organization_id, provider=OKTA)
 
 
 def _refuse(detail: str) -> NoReturn:
