@@ -70,7 +70,7 @@ class TokenForm(FlaskForm):
         "Label",
         validators=[Optional(), Length(max=200)],
         filters=[strip],
-        description="A note to tell tokens apart, e.g. “Entra production”.",
+        description="A note to tell tokens apart, e.g. “production”.",
         default="Entra",
     )
     submit = SubmitField("Generate token")
@@ -84,7 +84,7 @@ class TokenReplaceForm(TokenForm):
         choices=[
             SelectChoice(
                 "revoke",
-                "Revoke it now: Entra does not use it yet, or I will paste the new one at once.",
+                "Revoke it now: it is not in use yet, or I will paste the new one at once.",
             ),
             SelectChoice(
                 "keep",

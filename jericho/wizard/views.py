@@ -68,7 +68,7 @@ def step(number: int):
         abort(404)
     context = {}
     if number == provider.token_step:
-        context["form"] = TokenForm(formdata=None)
+        context["form"] = TokenForm(formdata=None, label=provider.short_name)
     if number == 8:
         form = EstimateForm(formdata=request.args)
         context["form"] = form
@@ -96,7 +96,8 @@ def new_token():
             )
             return render_step(provider.token_step, secret=secret, new_token=token)
     elif not form.is_submitted():
-        # A token Entra never used is best revoked; one in use is kept until Entra has the new one.
+        form.label.data = provider.short_name
+        # A token never used is best revoked; one in use is kept until the provider has the new one.
         form.old_tokens.data = "keep" if any(token.last_used_at for token in active) else "revoke"
     return render_template("wizard/new_token.html", form=form, active=active, provider=provider)
 
