@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 from ..storage.models import ENTRA as ENTRA_KEY
 from ..storage.models import OKTA as OKTA_KEY
 from ..storage.models import ProvisioningEvent, ScimToken, User
-from ..text import clock
+from ..text import clock, counted
 
 
 class State(enum.Enum):
@@ -170,3 +170,64 @@ def refusal_words(event: ProvisioningEvent, now: datetime, *, who: str, test: st
         return (f"{who}'s {test} arrived at {when} and was answered {event.status}: "
                 f"{event.error_detail or 'an error'}.")
     return f"A request arrived at {when} and was refused with {event.status}: {event.error_detail or event.action}."
+
+
+# --- What the providers' rules share ----------------------------------------------------------------
+
+def connection_test_state(e: Evidence, *, who: str, test: str, address: str, token_step: int) -> tuple[State, str]:
+    """Whether the provider's connection test (or any request) got through, by its latest word."""
+    if e.refused_now:
+        return State.ATTENTION, refusal_words(e.last_refusal, e.now, who=who, test=test)
+    if e.last_test_connection is not None and e.last_test_connection.succeeded:
+        event = e.last_test_connection
+        return State.DONE, f"{who}'s {test} arrived at {clock(event.occurred_at, e.now)} and was answered {event.status}."
+    if e.connected:
+        event = e.last_success
+        return State.DONE, (
+            f"A request from {who} arrived at {clock(event.occurred_at, e.now)} and was answered "
+            f"{event.status} ({event.action})."
+        )
+    if e.active_tokens:
+        return State.WAITING, (
+            f"Nothing has arrived yet — check the {address} and that this server is reachable from the internet."
+        )
+    return State.NOT_STARTED, f"Generate a token first (step {token_step})."
+
+
+def revoked_tokens(e: Evidence, *, who: str) -> tuple[State, str] | None:
+    if not e.active_tokens:
+        return State.ATTENTION, f"Every token is revoked: generate a new one for {who}."
+    return None
+
+
+def active_tokens_words(e: Evidence) -> str:
+    if len(e.active_tokens) > 1:
+        return f"{len(e.active_tokens)} tokens are active."
+    return f"Token {e.active_tokens[0].prefix} is active."
+
+
+def failing_users(e: Evidence) -> tuple[State, str] | None:
+    """Requests about users fail, and no user has arrived."""
+    failed = [event for event in e.recent_failures if event.resource_type == "User"]
+    if e.latest_user is not None or not failed:
+        return None
+    return State.ATTENTION, (
+        f"{counted(len(failed), 'request')} about users failed, and no user has arrived "
+        f"yet. Latest: {failed[0].action} ({failed[0].status})."
+    )
+
+
+def failing_requests(e: Evidence) -> tuple[State, str] | None:
+    """Requests fail while users or groups arrive."""
+    failures = e.recent_failures
+    if not (failures and (e.users or e.groups)):
+        return None
+    return State.ATTENTION, (
+        f"{len(failures)} of the last {len(e.recent)} requests failed. "
+        f"Latest: {failures[0].action} ({failures[0].status})."
+    )
+
+
+def last_request_time(e: Evidence) -> str:
+    last = e.last_request
+    return clock(last.occurred_at if last else None, e.now)

@@ -7,7 +7,10 @@ from datetime import datetime
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
-from .base import ENTRA_KEY, Evidence, Provider, State, Step
+from .base import (
+    ENTRA_KEY, Evidence, Provider, State, Step, active_tokens_words, connection_test_state, failing_requests,
+    failing_users, last_request_time, revoked_tokens,
+)
 from .base import refusal_words as _refusal_words
 
 
@@ -34,36 +37,15 @@ def _provisioning_mode(e: Evidence) -> tuple[State, str]:
 def _credentials(e: Evidence) -> tuple[State, str]:
     if not e.tokens:
         return State.NOT_STARTED, "Copy the Tenant URL and generate a Secret Token."
-    if not e.active_tokens:
-        return State.ATTENTION, "Every token is revoked: generate a new one for Entra."
+    if revoked := revoked_tokens(e, who="Entra"):
+        return revoked
     if e.url_warnings and not e.connected:
         return State.ATTENTION, f"Entra may not be able to reach the Tenant URL {e.tenant_url}."
-    if len(e.active_tokens) > 1:
-        return State.DONE, f"{len(e.active_tokens)} tokens are active."
-    return State.DONE, f"Token {e.active_tokens[0].prefix} is active."
+    return State.DONE, active_tokens_words(e)
 
 
 def _test_connection(e: Evidence) -> tuple[State, str]:
-    if e.refused_now:
-        return State.ATTENTION, refusal_words(e.last_refusal, e.now)
-    if e.last_test_connection is not None and e.last_test_connection.succeeded:
-        event = e.last_test_connection
-        return State.DONE, (
-            f"Entra's Test Connection arrived at {clock(event.occurred_at, e.now)} "
-            f"and was answered {event.status}."
-        )
-    if e.connected:
-        event = e.last_success
-        return State.DONE, (
-            f"A request from Entra arrived at {clock(event.occurred_at, e.now)} and was answered "
-            f"{event.status} ({event.action})."
-        )
-    if e.active_tokens:
-        return State.WAITING, (
-            "Nothing has arrived yet — check the Tenant URL and that this server is reachable "
-            "from the internet."
-        )
-    return State.NOT_STARTED, "Generate a token first (step 3)."
+    return connection_test_state(e, who="Entra", test="Test Connection", address="Tenant URL", token_step=3)
 
 
 def _mappings(e: Evidence) -> tuple[State, str]:
@@ -92,30 +74,20 @@ def _assign(e: Evidence) -> tuple[State, str]:
         return State.DONE, (
             f"{e.latest_user.user_name} arrived at {clock(e.latest_user.created_at, e.now)}."
         )
-    failed = [event for event in e.recent_failures if event.resource_type == "User"]
-    if failed:
-        return State.ATTENTION, (
-            f"{counted(len(failed), 'request')} about users failed, and no user has arrived "
-            f"yet. Latest: {failed[0].action} ({failed[0].status})."
-        )
+    if failing := failing_users(e):
+        return failing
     if e.connected:
         return State.WAITING, "Assign one user, then use Provision on demand and watch it arrive."
     return State.NOT_STARTED, "Assign users and groups to the app in Entra."
 
 
 def _start(e: Evidence) -> tuple[State, str]:
-    failures = e.recent_failures
-    if failures and (e.users or e.groups):
-        return State.ATTENTION, (
-            f"{len(failures)} of the last {len(e.recent)} requests failed. "
-            f"Latest: {failures[0].action} ({failures[0].status})."
-        )
+    if failing := failing_requests(e):
+        return failing
     if e.flowing:
-        last = e.last_request
         return State.DONE, (
             f"Provisioning is running: {counted(e.users, 'user')} and "
-            f"{counted(e.groups, 'group')} received, "
-            f"last request at {clock(last.occurred_at if last else None, e.now)}."
+            f"{counted(e.groups, 'group')} received, last request at {last_request_time(e)}."
         )
     if e.users:
         return State.WAITING, (

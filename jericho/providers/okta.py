@@ -12,7 +12,10 @@ from datetime import datetime
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
-from .base import OKTA_KEY, Evidence, Provider, Reason, State, Step
+from .base import (
+    OKTA_KEY, Evidence, Provider, Reason, State, Step, active_tokens_words, connection_test_state, failing_requests,
+    failing_users, last_request_time, revoked_tokens,
+)
 from .base import refusal_words as _refusal_words
 
 APP = "Okta Admin Console > Applications > Applications > your Jericho app"
@@ -64,34 +67,12 @@ def _provisioning_actions(e: Evidence) -> tuple[State, str]:
 def _authentication(e: Evidence) -> tuple[State, str]:
     if not e.tokens:
         return State.NOT_STARTED, "Choose HTTP Header and generate a token."
-    if not e.active_tokens:
-        return State.ATTENTION, "Every token is revoked: generate a new one for Okta."
-    if len(e.active_tokens) > 1:
-        return State.DONE, f"{len(e.active_tokens)} tokens are active."
-    return State.DONE, f"Token {e.active_tokens[0].prefix} is active."
+    return revoked_tokens(e, who="Okta") or (State.DONE, active_tokens_words(e))
 
 
 def _test_connector(e: Evidence) -> tuple[State, str]:
-    if e.refused_now:
-        return State.ATTENTION, refusal_words(e.last_refusal, e.now)
-    if e.last_test_connection is not None and e.last_test_connection.succeeded:
-        event = e.last_test_connection
-        return State.DONE, (
-            f"Okta's Test Connector Configuration arrived at {clock(event.occurred_at, e.now)} "
-            f"and was answered {event.status}."
-        )
-    if e.connected:
-        event = e.last_success
-        return State.DONE, (
-            f"A request from Okta arrived at {clock(event.occurred_at, e.now)} and was answered "
-            f"{event.status} ({event.action})."
-        )
-    if e.active_tokens:
-        return State.WAITING, (
-            "Nothing has arrived yet — check the base URL and that this server is reachable "
-            "from the internet."
-        )
-    return State.NOT_STARTED, "Generate a token first (step 5)."
+    return connection_test_state(e, who="Okta", test="Test Connector Configuration", address="base URL",
+                                 token_step=5)
 
 
 def _to_app(e: Evidence) -> tuple[State, str]:
@@ -100,29 +81,20 @@ def _to_app(e: Evidence) -> tuple[State, str]:
             f"Okta created {e.latest_user.user_name} at {clock(e.latest_user.created_at, e.now)}, "
             "so Create Users is on."
         )
-    failed = [event for event in e.recent_failures if event.resource_type == "User"]
-    if failed:
-        return State.ATTENTION, (
-            f"{counted(len(failed), 'request')} about users failed, and no user has arrived "
-            f"yet. Latest: {failed[0].action} ({failed[0].status})."
-        )
+    if failing := failing_users(e):
+        return failing
     if e.connected:
         return State.WAITING, "This turns Done when Okta creates the first user it is given (step 8)."
     return State.NOT_STARTED, "Enable Create Users, Update User Attributes and Deactivate Users."
 
 
 def _assign_and_push(e: Evidence) -> tuple[State, str]:
-    failures = e.recent_failures
-    if failures and (e.users or e.groups):
-        return State.ATTENTION, (
-            f"{len(failures)} of the last {len(e.recent)} requests failed. "
-            f"Latest: {failures[0].action} ({failures[0].status})."
-        )
+    if failing := failing_requests(e):
+        return failing
     if e.users or e.groups:
-        last = e.last_request
         return State.DONE, (
             f"Okta has sent {counted(e.users, 'user')} and {counted(e.groups, 'group')}, "
-            f"last request at {clock(last.occurred_at if last else None, e.now)}."
+            f"last request at {last_request_time(e)}."
         )
     if e.connected:
         return State.WAITING, "Assign people and push groups: Okta sends them within moments."

@@ -14,9 +14,9 @@ from jericho.storage.models import AdminAuditEvent, ScimToken
 from jericho.wizard import onboarding
 from jericho.wizard.onboarding import State
 
-from wizard.test_wizard import (
+from wizard.test_wizard import (  # noqa: F401 (fixtures: admin, app_config)
     CONNECTED, FLOWING, FRESH, NOW, ONE_USER, REVOKED, USER_URN, WITH_TOKEN, create_group, event, seen, step_page,
-    task_states, text_of,
+    task_states, text_of, admin, app_config,
 )
 
 NS, WAIT, DONE, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.ATTENTION
@@ -84,18 +84,6 @@ def test_an_unknown_provider_key_reads_as_entra(key, provider):
 
 
 # --- Choosing the provider -------------------------------------------------------------------
-
-@pytest.fixture
-def app_config():
-    return {"PUBLIC_URL": "https://scim.contoso.com"}
-
-
-@pytest.fixture
-def admin(auth):
-    auth.create()
-    auth.sign_in()
-    return auth
-
 
 def provider_key(app) -> str:
     with app.app_context():
