@@ -128,8 +128,6 @@ class Provider:
     steps: tuple[Step, ...]
     step_template: str  # the page of step {number}
     token_step: int  # the step that generates the token
-    connection_test: str  # the provider's button that tries the connection
-    token_field: str  # where the token is pasted
     # The sync status pages, where the provider's ways differ.
     deactivation: str  # when the provider deactivates a user here
     deactivation_check: str  # where to see why someone was deactivated

@@ -114,8 +114,6 @@ ENTRA = Provider(
     ),
     step_template="wizard/step{number}.html",
     token_step=3,
-    connection_test="Test Connection",
-    token_field="Secret Token",
     deactivation=(
         "Entra deactivates a user here when they are unassigned from the app, leave its scope, are "
         "disabled, or are deleted in Entra (deleted users are usually deleted here 30 days later)."),

@@ -119,8 +119,6 @@ OKTA = Provider(
     ),
     step_template="wizard/okta/step{number}.html",
     token_step=5,
-    connection_test="Test Connector Configuration",
-    token_field="Authorization (HTTP Header)",
     # Okta's reference: "Okta doesn't perform DELETE operations on User objects"; a user suspended,
     # deactivated or unassigned in Okta gets `active` false.
     deactivation=(
