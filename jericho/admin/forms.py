@@ -20,6 +20,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from ..providers import PROVIDERS
 from ..scim.document import EMAIL_PATTERN
 from ..storage.accounts import MIN_PASSWORD_LENGTH
 
@@ -83,7 +84,7 @@ class TokenForm(FlaskForm):
         "Label",
         validators=[Optional(), Length(max=200)],
         filters=[strip],
-        description="A note to tell tokens apart, e.g. “Entra production”.",
+        description="A note to tell tokens apart, e.g. “production”.",
         default="Entra",
     )
     submit = SubmitField("Generate token")
@@ -97,7 +98,7 @@ class TokenReplaceForm(TokenForm):
         choices=[
             SelectChoice(
                 "revoke",
-                "Revoke it now: Entra does not use it yet, or I will paste the new one at once.",
+                "Revoke it now: it is not in use yet, or I will paste the new one at once.",
             ),
             SelectChoice(
                 "keep",
@@ -106,6 +107,15 @@ class TokenReplaceForm(TokenForm):
         ],
         validators=[Optional()],
     )
+
+
+class ProviderForm(FlaskForm):
+    provider = RadioField(
+        "Your identity provider",
+        choices=[SelectChoice(provider.key, provider.name) for provider in PROVIDERS.values()],
+        validators=[DataRequired(message="Choose your identity provider.")],
+    )
+    submit = SubmitField("Use these steps")
 
 
 class EstimateForm(FlaskForm):

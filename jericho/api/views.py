@@ -1,4 +1,4 @@
-"""/scim_v2: the SCIM 2.0 service provider (RFC 7644) that Entra ID provisions into.
+"""/scim_v2: the SCIM 2.0 service provider (RFC 7644) that Entra ID and Okta provision into.
 
 Each view parses the request, calls `storage`, and answers application/scim+json. The bearer
 token decides the organization; every storage call is scoped to it.
@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 
 from ..errors import SCIM_CONTENT_TYPE
 from ..extensions import csrf, db
-from ..scim import discovery, entra
+from ..scim import discovery, entra, okta
 from ..scim.errors import (
     InvalidFilter,
     InvalidSyntax,
@@ -34,7 +34,7 @@ from ..scim.schema import GROUP, USER, ResourceType
 from ..security import hash_token
 from ..storage import accounts
 from ..storage import resources as storage
-from ..storage.models import ScimToken, utcnow
+from ..storage.models import OKTA, ScimToken, utcnow
 from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
 from . import rate_limits
 from .provisioning_log import note, note_change
@@ -80,6 +80,10 @@ def authenticate() -> None:
     resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
     if last_used_at is None or (now - last_used_at).total_seconds() >= resolution:
         accounts.token_touch(token_id=token.id, now=now, resolution_seconds=resolution)
+        # Okta names itself (scim/okta.py); Entra sends no User-Agent. Checked with the token's
+        # last use, so a busy sync costs no extra write.
+        if okta.is_okta(request.headers.get("User-Agent")):
+            accounts.organization_provider_seen(organization_id=g.organization_id, provider=OKTA)
 
 
 def _refuse(detail: str) -> NoReturn:
@@ -95,15 +99,19 @@ def _refuse(detail: str) -> NoReturn:
 def search_collection(collection: str):
     resource_type = COLLECTIONS[collection]
     args = request.args
+    start_index, count = _integer_arg("startIndex"), _integer_arg("count")
     return _search(
         [resource_type],
         filter_text=args.get("filter"),
         sort_by=parse_attr_path(args["sortBy"]) if args.get("sortBy") else None,
         sort_order=args.get("sortOrder"),
-        start_index=_integer_arg("startIndex"),
-        count=_integer_arg("count"),
+        start_index=start_index,
+        count=count,
         attributes=parse_attr_list(args.get("attributes")),
         excluded=parse_attr_list(args.get("excludedAttributes")),
+        connection_test=resource_type is USER and okta.is_test_connector_request(
+            user_agent=request.headers.get("User-Agent"), filtered="filter" in args,
+            start_index=start_index, count=count),
     )
 
 
@@ -258,6 +266,7 @@ def _search(
     count: int | None,
     attributes: list[AttrPath],
     excluded: list[AttrPath],
+    connection_test: bool = False,
 ):
     config = current_app.config
     if sort_order is not None and sort_order.lower() not in ("ascending", "descending"):
@@ -271,7 +280,7 @@ def _search(
         count=min(max(config["SCIM_DEFAULT_PAGE_SIZE"] if count is None else count, 0), config["SCIM_MAX_PAGE_SIZE"]),
     )
     expr = _parse_filter(filter_text) if filter_text is not None else None
-    _note_search(types, expr)
+    _note_search(types, expr, connection_test=connection_test)
     resolved = _resolve_for_each(types, expr)
     expand = _expand(attributes, excluded)
     resources, total, offset, remaining = [], 0, search.start_index - 1, search.count
@@ -308,10 +317,12 @@ def _resolve_for_each(types: list[ResourceType], expr: Expr | None) -> list[tupl
     return resolved
 
 
-def _note_search(types: list[ResourceType], expr: Expr | None) -> None:
+def _note_search(types: list[ResourceType], expr: Expr | None, *, connection_test: bool) -> None:
     noun = types[0].name.lower() if len(types) == 1 else "resource"
     resource_type = types[0].name if len(types) == 1 else None
-    if expr is None:
+    if connection_test:
+        note("test_connection", "Test Connector Configuration: list of 2 users", resource_type=resource_type)
+    elif expr is None:
         note("list", f"list {noun}s", resource_type=resource_type)
     elif entra.is_test_connection_lookup(expr):
         note("test_connection", "Test Connection: lookup of a random GUID", resource_type=resource_type)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from .filter import And, Comparison, Expr, Or, PatchPath, element_matches, parse_patch_path
@@ -79,11 +79,15 @@ def _parse_operation(item: Any, where: str) -> PatchOperation:
     return PatchOperation(op, path, value)
 
 
-def apply_patch(document: dict, operations: list[PatchOperation],
-                resource_type: ResourceType) -> tuple[dict, list[MemberChange]]:
+def apply_patch(document: dict, operations: list[PatchOperation], resource_type: ResourceType, *,
+                served: Callable[[], dict] | None = None) -> tuple[dict, list[MemberChange]]:
     """The patched copy of `document` and the group member changes, in order. The first bad
-    operation raises a ScimError and nothing is applied (RFC 7644 §3.5.2: PATCH is atomic)."""
-    patcher = _Patcher(copy.deepcopy(document), resource_type)
+    operation raises a ScimError and nothing is applied (RFC 7644 §3.5.2: PATCH is atomic).
+
+    `served` gives the resource as this server serves it (with `id`, `meta`, a user's `groups`),
+    called only when an operation names a readOnly attribute: one set to the value it already has
+    is left alone. Without it, every operation on a readOnly attribute is refused."""
+    patcher = _Patcher(copy.deepcopy(document), resource_type, served)
     for operation in operations:
         if operation.path is None:
             patcher.apply_object(operation.op, operation.value)
@@ -97,10 +101,12 @@ def apply_patch(document: dict, operations: list[PatchOperation],
 
 
 class _Patcher:
-    def __init__(self, document: dict, resource_type: ResourceType) -> None:
+    def __init__(self, document: dict, resource_type: ResourceType, served: Callable[[], dict] | None) -> None:
         self.document = document
         self.resource_type = resource_type
         self.member_changes: list[MemberChange] = []
+        self._served = served
+        self._served_resource: dict | None = None
 
     def apply_object(self, op: str, value: dict) -> None:
         # RFC 7644 §3.5.2.1, §3.5.2.3 without "path": the value holds attributes of the resource.
@@ -132,7 +138,8 @@ class _Patcher:
             self.member_changes.append(_member_change(op, path, sub, value, where))
             return
         if attribute.mutability == "readOnly" or (sub is not None and sub.mutability == "readOnly"):
-            raise Mutability(f"'{where}' is readOnly")  # RFC 7644 §3.5.2, RFC 7643 §2.2
+            self._check_read_only_unchanged(op, path, urn, attribute, sub, value, where)
+            return
         if not is_stored(attribute):
             return
         if path.value_filter is not None and not attribute.multi_valued:
@@ -147,6 +154,41 @@ class _Patcher:
             _patch_attribute(op, container, attribute, value, where)
         if urn != core and not container:
             del self.document[urn]
+
+
+    def _check_read_only_unchanged(self, op: str, path: PatchPath, urn: str, attribute: Attribute,
+                                   sub: Attribute | None, value: Any, where: str) -> None:
+        # RFC 7644 §3.5.2: a client MUST NOT modify a readOnly attribute (RFC 7643 §2.2). Setting
+        # one to the value it has modifies nothing, so it is ignored: Okta's Group Push renames a
+        # group with a path-less replace that repeats the group's own `id` (scim/okta.py).
+        if op == REMOVE or path.value_filter is not None or self._served is None:
+            raise Mutability(f"'{where}' is readOnly")
+        if self._served_resource is None:
+            self._served_resource = self._served()
+        resource = self._served_resource
+        current = (resource if urn == self.resource_type.schema.id else resource.get(urn, {})).get(attribute.name)
+        if sub is not None:
+            current = current.get(sub.name) if isinstance(current, dict) else None
+        if not _holds(op, attribute if sub is None else sub, current, value):
+            raise Mutability(f"'{where}' is readOnly: it cannot be changed")
+
+
+def _holds(op: str, attribute: Attribute, current: Any, value: Any) -> bool:
+    """Whether `current` already holds what an add or replace of `value` would set."""
+    if attribute.multi_valued:
+        elements = current if isinstance(current, list) else []
+        values = value if isinstance(value, list) else [value]
+        if not all(element in elements for element in values):
+            return False
+        return op == ADD or len(values) == len(elements)
+    if attribute.type == "complex" and isinstance(value, dict) and isinstance(current, dict):
+        # RFC 7644 §3.5.2.3: sub-attributes the value does not name are left as they are.
+        for name, sub_value in value.items():
+            sub = attribute.sub(name)
+            if sub is None or current.get(sub.name) != sub_value:
+                return False
+        return True
+    return value == current
 
 
 def _store(container: dict, name: str, value: Any) -> None:

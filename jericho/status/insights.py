@@ -11,8 +11,9 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from ..providers import Reason
 from ..scim.errors import ScimError
 from ..text import clock, counted, duration_words
 
@@ -624,14 +625,6 @@ class WhyEvidence:
     empty_groups: int
 
 
-@dataclass(frozen=True)
-class Reason:
-    key: str
-    title: str
-    explanation: str
-    where: str  # where to check in Entra
-
-
 # The likely reasons in their usual order; evidence moves some of them up or leaves them out.
 APP = "Entra admin center > Enterprise applications > your Jericho app"
 REASONS = {
@@ -689,21 +682,33 @@ def finding_of(e: WhyEvidence) -> Finding:
     return Finding.NEVER_SEEN
 
 
-def reasons_of(e: WhyEvidence) -> list[Reason]:
-    """Why someone never arrived, the likeliest first; nothing when they are, or were, here."""
+def reasons_of(e: WhyEvidence, reasons: Mapping[str, Reason] | None = None,
+               usual_order: Sequence[str] | None = None) -> list[Reason]:
+    """Why someone never arrived, the likeliest first; nothing when they are, or were, here.
+    `reasons` and their `usual_order` are the identity provider's; None: Entra's, above."""
     if finding_of(e) in (Finding.HERE, Finding.DEACTIVATED, Finding.DELETED):
         return []
-    order = list(USUAL_ORDER)
+    reasons = REASONS if reasons is None else reasons
+    order = list(USUAL_ORDER if usual_order is None else usual_order)
     if e.first_sync.state in (FirstSyncState.NOT_STARTED, FirstSyncState.ON_DEMAND_ONLY,
                               FirstSyncState.IN_PROGRESS):
-        order.remove("not_yet")
-        order.insert(0, "not_yet")
+        _move_first(order, "not_yet")
     if e.mail_mapped is False or "@" not in e.query:
-        order.remove("no_mailbox")  # a missing mailbox stops only a mail-based userName
+        _leave_out(order, "no_mailbox")  # a missing mailbox stops only a mail-based userName
     domain = e.query.rpartition("@")[2].lower()
     if not (e.similar or e.mail_mapped is False or (domain and e.domains and domain not in e.domains)):
-        order.remove("other_name")
+        _leave_out(order, "other_name")
     elif e.similar:
-        order.remove("other_name")
-        order.insert(0, "other_name")
-    return [REASONS[key] for key in order]
+        _move_first(order, "other_name")
+    return [reasons[key] for key in order]
+
+
+def _leave_out(order: list[str], key: str) -> None:
+    if key in order:  # a provider may not have this reason at all
+        order.remove(key)
+
+
+def _move_first(order: list[str], key: str) -> None:
+    if key in order:
+        order.remove(key)
+        order.insert(0, key)

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from .. import text
+from ..providers import Provider, provider_of
 from ..scim import document
 from ..storage.models import ProvisioningEvent, utcnow
 from . import data as status_data
@@ -44,6 +45,11 @@ def organization_id() -> int:
     return current_user.organization_id
 
 
+def identity_provider() -> Provider:
+    """The organization's provider: the pages speak of its concepts."""
+    return provider_of(current_user.organization.identity_provider)
+
+
 @bp.context_processor
 def page_helpers() -> dict:
     moment = now()
@@ -58,6 +64,7 @@ def page_helpers() -> dict:
         "work_email": document.work_email,
         "person_name": document.person_name,
         "department": document.department,
+        "provider": identity_provider(),
     }
 
 
@@ -172,10 +179,11 @@ def event(event_id: int):
 def why():
     query = request.args.get("q", "").strip()
     evidence = status_data.why_evidence(organization_id(), query, now=now()) if query else None
+    provider = identity_provider()
     return render_template(
         "status/why.html", query=query, evidence=evidence,
         finding=insights.finding_of(evidence) if evidence else None,
-        reasons=insights.reasons_of(evidence) if evidence else [],
+        reasons=insights.reasons_of(evidence, provider.reasons, provider.reason_order) if evidence else [],
     )
 
 

@@ -41,6 +41,29 @@ def _organization_get_or_create(name: str) -> Organization:
 
 
 @writes
+def organization_choose_provider(
+    *, admin_id: int, provider: str, provider_name: str, remote_addr: str | None, now: datetime
+) -> None:
+    """The admin's organization is connected from `provider` (models.ENTRA or OKTA); the change is
+    written to the audit log."""
+    admin = db.session.get(AdminUser, admin_id)
+    if admin.organization.identity_provider != provider:
+        admin.organization.identity_provider = provider
+        audit_record(admin=admin, action=f"chose {provider_name} as the identity provider",
+                     remote_addr=remote_addr, now=now)
+
+
+@writes
+def organization_provider_seen(*, organization_id: int, provider: str) -> None:
+    """A request told which provider sends it; the organization's provider becomes that one."""
+    db.session.execute(
+        update(Organization)
+        .where(Organization.id == organization_id, Organization.identity_provider != provider)
+        .values(identity_provider=provider)
+    )
+
+
+@writes
 def token_create(
     *,
     organization_name: str,

@@ -55,6 +55,10 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+# The identity providers an organization can connect (Organization.identity_provider; what each
+# means to the admin pages is in jericho/providers).
+ENTRA, OKTA = "entra", "okta"
+
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 Document = JSON().with_variant(JSONB(), "postgresql")
 
@@ -65,6 +69,8 @@ class Organization(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # ENTRA or OKTA: chosen in the setup guide, or told by the provider's own requests.
+    identity_provider: Mapped[str] = mapped_column(String(20), default=ENTRA, server_default=ENTRA)
 
 
 class AdminUser(UserMixin, db.Model):

@@ -196,7 +196,10 @@ def resource_patch(
     `expand` None: the caller returns no body, and none is built."""
     row = _get(organization_id, resource_type, scim_id, lock=True)
     check_version(row.version, if_match)
-    document, member_changes = apply_patch(row.document, operations, resource_type)
+    document, member_changes = apply_patch(
+        row.document, operations, resource_type,
+        served=lambda: _serialize([row], resource_type, base_url, Expand(members=False))[0],
+    )
     change = _update_document(row, document)
     _apply_member_changes(row, member_changes, change, max_members)
     if not change.changed and (change.members_added or change.members_removed):

@@ -1,4 +1,5 @@
-"""The Entra setup wizard: one page per step, each step's state derived from what Entra sent."""
+"""The setup wizard: one page per step of the organization's identity provider, each step's state
+derived from what the provider sent."""
 from flask import Flask
 
 from . import views

@@ -1,13 +1,15 @@
-"""The Entra setup wizard: a task list, one page per step, a summary, and the app's "/"."""
+"""The setup wizard: the identity provider's task list, one page per step, a summary, and the
+app's "/"."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import onboarding
+from ..providers import PROVIDERS, provider_of
 from ..storage import tokens as token_admin
-from ..storage.accounts import tokens_of
-from ..admin.forms import EstimateForm, TokenForm, TokenReplaceForm
+from ..storage.accounts import organization_choose_provider, tokens_of
+from ..admin.forms import EstimateForm, ProviderForm, TokenForm, TokenReplaceForm
 from ..storage.models import utcnow
 
 bp = Blueprint("wizard", __name__)
@@ -20,13 +22,13 @@ def require_admin() -> None:
 
 
 def progress() -> onboarding.Progress:
-    return onboarding.progress_of(current_user.organization_id, now=utcnow())
+    return onboarding.progress_of(current_user.organization, now=utcnow())
 
 
 def render_step(number: int, **context):
     current = progress()
     return render_template(
-        f"wizard/step{number}.html", progress=current, step=current.steps[number - 1], **context
+        current.provider.template(number), progress=current, step=current.steps[number - 1], **context
     )
 
 
@@ -38,16 +40,35 @@ def home():
 
 @bp.get("/wizard")
 def index():
-    return render_template("wizard/index.html", progress=progress())
+    current = progress()
+    form = ProviderForm(formdata=None, provider=current.provider.key)
+    return render_template("wizard/index.html", progress=current, provider_form=form)
+
+
+@bp.post("/wizard/provider")
+def choose_provider():
+    """Which identity provider the organization connects: its steps, and the status pages' words."""
+    form = ProviderForm()
+    if not form.validate_on_submit():
+        return render_template("wizard/index.html", progress=progress(), provider_form=form), 400
+    organization_choose_provider(
+        admin_id=current_user.id,
+        provider=form.provider.data,
+        provider_name=PROVIDERS[form.provider.data].name,
+        remote_addr=request.remote_addr,
+        now=utcnow(),
+    )
+    return redirect(url_for("wizard.index"))
 
 
 @bp.get("/wizard/step/<int:number>")
 def step(number: int):
-    if not 1 <= number <= len(onboarding.STEP_TITLES):
+    provider = provider_of(current_user.organization.identity_provider)
+    if not 1 <= number <= len(provider.steps):
         abort(404)
     context = {}
-    if number == 3:
-        context["form"] = TokenForm(formdata=None)
+    if number == provider.token_step:
+        context["form"] = TokenForm(formdata=None, label=provider.short_name)
     if number == 8:
         form = EstimateForm(formdata=request.args)
         context["form"] = form
@@ -60,6 +81,7 @@ def step(number: int):
 def new_token():
     """Generate a token; while others are active, first ask what happens to them."""
     active = [token for token in tokens_of(current_user.organization) if token.is_active]
+    provider = provider_of(current_user.organization.identity_provider)
     form = TokenReplaceForm()
     if form.validate_on_submit():
         if active and form.old_tokens.data is None:
@@ -72,11 +94,12 @@ def new_token():
                 remote_addr=request.remote_addr,
                 now=utcnow(),
             )
-            return render_step(3, secret=secret, new_token=token)
+            return render_step(provider.token_step, secret=secret, new_token=token)
     elif not form.is_submitted():
-        # A token Entra never used is best revoked; one in use is kept until Entra has the new one.
+        form.label.data = provider.short_name
+        # A token never used is best revoked; one in use is kept until the provider has the new one.
         form.old_tokens.data = "keep" if any(token.last_used_at for token in active) else "revoke"
-    return render_template("wizard/new_token.html", form=form, active=active)
+    return render_template("wizard/new_token.html", form=form, active=active, provider=provider)
 
 
 @bp.get("/wizard/summary")

@@ -487,6 +487,102 @@ def test_rfc7644_3_5_2_read_only_attributes_are_a_mutability_error(operation):
         patch_user(operation)
 
 
+GROUP_ID = "abf4dd94-a4c0-4f67-89c9-76b03340cb9b"
+SERVED_META = {"resourceType": "Group", "created": "2026-11-30T10:00:00.000Z",
+               "lastModified": "2026-11-30T10:00:00.000Z", "version": 'W/"1"',
+               "location": f"https://scim.contoso.com/scim_v2/Groups/{GROUP_ID}"}
+SERVED_GROUP = {"schemas": [GROUP_URN], "id": GROUP_ID, **FINANCE, "meta": SERVED_META}
+SERVED_AVA = {"schemas": [USER_URN], "id": "u1", **AVA, "groups": [{"value": "g1", "display": "Finance"}],
+              ENTERPRISE: {**AVA[ENTERPRISE], "manager": {"value": "m1", "displayName": "Boss"}}}
+
+
+def patch_served(served, *operations, resource_type=GROUP):
+    document = FINANCE if resource_type is GROUP else AVA
+    calls = []
+
+    def serve():
+        calls.append(1)
+        return served
+
+    message = {"schemas": [PATCH_OP_URN], "Operations": list(operations)}
+    result, changes = apply_patch(document, parse_patch_request(message), resource_type, served=serve)
+    assert len(calls) <= 1  # the resource as served is built once, if at all
+    return result
+
+
+def okta_rename(group_id):
+    # Okta's Group Push rename: a path-less replace that repeats the group's own id.
+    return json.loads((SAMPLES / "okta_rename_group.json").read_text().replace("{id}", group_id))
+
+
+def test_okta_group_push_rename_repeats_the_id_and_renames():
+    operations = parse_patch_request(okta_rename(GROUP_ID))
+    result, changes = apply_patch(FINANCE, operations, GROUP, served=lambda: SERVED_GROUP)
+    assert result == {**FINANCE, "displayName": "Test SCIMv20"} and changes == []
+
+
+def test_okta_group_push_rename_with_another_id_is_refused_whole():
+    operations = parse_patch_request(okta_rename("00000000-0000-0000-0000-000000000000"))
+    with pytest.raises(Mutability, match="'id' is readOnly"):
+        apply_patch(FINANCE, operations, GROUP, served=lambda: SERVED_GROUP)
+
+
+@pytest.mark.parametrize("operation", [
+    op("replace", "id", value=GROUP_ID),
+    op("add", value={"id": GROUP_ID}),
+    op("replace", "meta", value=SERVED_META),
+    op("replace", "meta", value={"resourceType": "Group", "Version": 'W/"1"'}),
+    op("replace", "meta.lastModified", value="2026-11-30T10:00:00.000Z"),
+    op("replace", value={"meta": {"resourceType": "Group"}, "externalId": "8aa1a0c0"}),
+])
+def test_rfc7644_3_5_2_read_only_attributes_set_to_their_value_are_left_alone(operation):
+    assert patch_served(SERVED_GROUP, operation) == FINANCE
+
+
+@pytest.mark.parametrize("operation", [
+    op("add", "groups", value=[{"value": "g1", "display": "Finance"}]),
+    op("replace", "groups", value=[{"value": "g1", "display": "Finance"}]),
+    op("replace", f"{ENTERPRISE}:manager.displayName", value="Boss"),
+])
+def test_a_users_read_only_values_set_to_what_is_served_are_left_alone(operation):
+    assert patch_served(SERVED_AVA, operation, resource_type=USER) == AVA
+
+
+@pytest.mark.parametrize("operation", [
+    op("replace", "id", value=GROUP_ID.upper()),  # RFC 7643 §3.1: id is caseExact
+    op("replace", "meta.lastModified", value="2024-01-01T00:00:00Z"),
+    op("replace", "meta", value={"resourceType": "User"}),
+    op("replace", "meta", value={"resourceType": "Group", "colour": "blue"}),
+    op("replace", "meta", value="Group"),
+    op("remove", "id"),
+    op("remove", "meta"),
+    op("replace", value={"displayName": "Renamed", "id": 7}),
+])
+def test_rfc7644_3_5_2_read_only_attributes_that_would_change_are_a_mutability_error(operation):
+    with pytest.raises(Mutability, match="readOnly"):
+        patch_served(SERVED_GROUP, operation)
+
+
+@pytest.mark.parametrize("operation", [
+    op("add", "groups", value=[{"value": "g2", "display": "Sales"}]),
+    op("replace", "groups", value=[]),
+    op("replace", "groups[value eq \"g1\"].display", value="Finance"),
+    op("replace", f"{ENTERPRISE}:manager.displayName", value="Someone else"),
+])
+def test_a_users_read_only_values_that_would_change_are_a_mutability_error(operation):
+    with pytest.raises(Mutability, match="readOnly"):
+        patch_served(SERVED_AVA, operation, resource_type=USER)
+
+
+def test_the_served_resource_is_built_only_for_read_only_attributes():
+    def serve():
+        raise AssertionError("not needed")
+
+    result, _ = apply_patch(FINANCE, parse_patch_request({"schemas": [PATCH_OP_URN], "Operations": [
+        op("replace", value={"displayName": "Renamed"})]}), GROUP, served=serve)
+    assert result["displayName"] == "Renamed"
+
+
 # --- What is stored ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("operation", [

@@ -11,6 +11,7 @@ import pytest
 from flask import url_for
 
 from jericho.extensions import db
+from jericho.providers import ENTRA, entra
 from jericho.scim import document
 from jericho.security import hash_token
 from jericho.storage.accounts import organization_by_name, token_revoke
@@ -147,7 +148,7 @@ def test_progress_names_the_next_step_and_the_warnings():
     ],
 )
 def test_refusals_in_words(refusal, words):
-    assert onboarding.refusal_words(refusal, NOW) == words
+    assert entra.refusal_words(refusal, NOW) == words
 
 
 # --- Pages -------------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def test_wizard_pages_need_sign_in(client, auth, path):
 def test_a_fresh_organization_starts_at_step_one(client, admin):
     page = client.get("/wizard").text
     assert task_states(page) == {n: "Not started" for n in range(1, 9)}
-    for title in onboarding.STEP_TITLES:
+    for title in ENTRA.step_titles:
         assert html.escape(title) in page
     assert "Next: " in page and "step 1, Create the app in Entra" in text_of(page)
     assert client.get("/").location == "/wizard"

@@ -1,0 +1,231 @@
+"""What every identity provider is made of (`Provider`), and what its setup guide's rules read.
+
+The rules read an `Evidence` gathered by the wizard (wizard/onboarding.py) and never touch the
+database, so each is tested on plain values. A step is Done when the requests prove it, Waiting
+for the provider when the admin's part here is done and the proof can only come from the provider,
+and Needs attention when the requests show something wrong.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Mapping, Sequence
+
+from ..storage.models import ENTRA as ENTRA_KEY
+from ..storage.models import OKTA as OKTA_KEY
+from ..storage.models import ProvisioningEvent, ScimToken, User
+from ..text import clock, counted
+
+
+class State(enum.Enum):
+    NOT_STARTED = "Not started"
+    WAITING = "Waiting for Entra"  # "Waiting for <provider>": Provider.state_label
+    DONE = "Done"
+    ATTENTION = "Needs attention"
+
+    @property
+    def css(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    user_id: str
+    user_name: str
+    work_email: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class MappingReport:
+    examined: int
+    affected: int
+    examples: tuple[MappingProblem, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    now: datetime
+    tenant_url: str
+    tenant_url_derived: bool  # from the browser's request, PUBLIC_URL being unset
+    url_warnings: tuple[str, ...]
+    tokens: tuple[ScimToken, ...]
+    last_success: ProvisioningEvent | None
+    last_test_connection: ProvisioningEvent | None
+    last_refusal: ProvisioningEvent | None  # 401s, refused routes, failed connection tests
+    recent: tuple[ProvisioningEvent, ...]  # newest first; neither refusals nor connection tests
+    users: int
+    groups: int
+    memberships: int
+    latest_user: User | None
+    mapping: MappingReport
+
+    @property
+    def active_tokens(self) -> list[ScimToken]:
+        return [token for token in self.tokens if token.is_active]
+
+    @property
+    def connected(self) -> bool:
+        return self.last_success is not None
+
+    @property
+    def heard(self) -> bool:
+        return self.connected or self.last_refusal is not None
+
+    @property
+    def refused_now(self) -> bool:
+        """The latest word from the provider is a refusal: nothing has succeeded since."""
+        if self.last_refusal is None:
+            return False
+        return self.last_success is None or event_order(self.last_refusal) > event_order(self.last_success)
+
+    @property
+    def recent_failures(self) -> list[ProvisioningEvent]:
+        return [event for event in self.recent if not event.succeeded]
+
+    @property
+    def flowing(self) -> bool:
+        """More than a single user sent to try the connection: provisioning itself is running."""
+        return self.users > 1 or self.groups > 0
+
+    @property
+    def last_request(self) -> ProvisioningEvent | None:
+        seen = [e for e in (*self.recent[:1], self.last_refusal, self.last_test_connection) if e]
+        return max(seen, key=event_order, default=None)
+
+
+def event_order(event: ProvisioningEvent) -> tuple[datetime, int]:
+    return event.occurred_at, event.id or 0
+
+
+Rule = Callable[[Evidence], tuple[State, str]]
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A likely reason why someone has not arrived, for "Why isn't this person here?"."""
+
+    key: str
+    title: str
+    explanation: str
+    where: str  # where to check in the provider's admin console
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str  # as stored in Organization.identity_provider
+    name: str  # "Microsoft Entra ID"
+    short_name: str  # "Entra", in sentences
+    console: str  # the admin console, "the Entra admin center"
+    cloud: str  # where its requests come from, "Microsoft's cloud"
+    steps: tuple[Step, ...]
+    step_template: str  # the page of step {number}
+    token_step: int  # the step that generates the token
+    # The sync status pages, where the provider's ways differ.
+    deactivation: str  # when the provider deactivates a user here
+    deactivation_check: str  # where to see why someone was deactivated
+    deleted_by: str  # "<who> deleted this user here", before the date
+    deletion: str  # when a user is deleted here
+    deletion_undo: str  # how someone deleted here comes back
+    attempt_log: str  # where the provider shows its own side of a request
+    checking: str  # the quickest way to see, in the provider's console, what happened to someone
+    # "Why isn't this person here?": the reasons and their usual order; None keeps the status pages'
+    # own, written for Entra (status/insights.py).
+    reasons: Mapping[str, Reason] | None = None
+    reason_order: Sequence[str] | None = None
+
+    @property
+    def step_titles(self) -> tuple[str, ...]:
+        return tuple(step.title for step in self.steps)
+
+    def state_label(self, state: State) -> str:
+        return f"Waiting for {self.short_name}" if state is State.WAITING else state.value
+
+    def template(self, number: int) -> str:
+        return self.step_template.format(number=number)
+
+
+def refusal_words(event: ProvisioningEvent, now: datetime, *, who: str, test: str) -> str:
+    """A refused request in words; `who` sent it, and `test` is its name for a connection test."""
+    when = clock(event.occurred_at, now)
+    if event.status == 401:
+        detail = event.error_detail or ""
+        if detail.startswith("revoked"):
+            kind = "a revoked token"
+        elif detail.startswith("missing"):
+            kind = "no token"
+        else:
+            kind = "an unknown token"
+        return f"A request arrived at {when} with {kind} and was answered 401."
+    if event.operation == "test_connection":
+        return (f"{who}'s {test} arrived at {when} and was answered {event.status}: "
+                f"{event.error_detail or 'an error'}.")
+    return f"A request arrived at {when} and was refused with {event.status}: {event.error_detail or event.action}."
+
+
+# --- What the providers' rules share ----------------------------------------------------------------
+
+def connection_test_state(e: Evidence, *, who: str, test: str, address: str, token_step: int) -> tuple[State, str]:
+    """Whether the provider's connection test (or any request) got through, by its latest word."""
+    if e.refused_now:
+        return State.ATTENTION, refusal_words(e.last_refusal, e.now, who=who, test=test)
+    if e.last_test_connection is not None and e.last_test_connection.succeeded:
+        event = e.last_test_connection
+        return State.DONE, f"{who}'s {test} arrived at {clock(event.occurred_at, e.now)} and was answered {event.status}."
+    if e.connected:
+        event = e.last_success
+        return State.DONE, (
+            f"A request from {who} arrived at {clock(event.occurred_at, e.now)} and was answered "
+            f"{event.status} ({event.action})."
+        )
+    if e.active_tokens:
+        return State.WAITING, (
+            f"Nothing has arrived yet — check the {address} and that this server is reachable from the internet."
+        )
+    return State.NOT_STARTED, f"Generate a token first (step {token_step})."
+
+
+def revoked_tokens(e: Evidence, *, who: str) -> tuple[State, str] | None:
+    if not e.active_tokens:
+        return State.ATTENTION, f"Every token is revoked: generate a new one for {who}."
+    return None
+
+
+def active_tokens_words(e: Evidence) -> str:
+    if len(e.active_tokens) > 1:
+        return f"{len(e.active_tokens)} tokens are active."
+    return f"Token {e.active_tokens[0].prefix} is active."
+
+
+def failing_users(e: Evidence) -> tuple[State, str] | None:
+    """Requests about users fail, and no user has arrived."""
+    failed = [event for event in e.recent_failures if event.resource_type == "User"]
+    if e.latest_user is not None or not failed:
+        return None
+    return State.ATTENTION, (
+        f"{counted(len(failed), 'request')} about users failed, and no user has arrived "
+        f"yet. Latest: {failed[0].action} ({failed[0].status})."
+    )
+
+
+def failing_requests(e: Evidence) -> tuple[State, str] | None:
+    """Requests fail while users or groups arrive."""
+    failures = e.recent_failures
+    if not (failures and (e.users or e.groups)):
+        return None
+    return State.ATTENTION, (
+        f"{len(failures)} of the last {len(e.recent)} requests failed. "
+        f"Latest: {failures[0].action} ({failures[0].status})."
+    )
+
+
+def last_request_time(e: Evidence) -> str:
+    last = e.last_request
+    return clock(last.occurred_at if last else None, e.now)

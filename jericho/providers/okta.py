@@ -1,0 +1,166 @@
+"""Okta: the eight steps of its Admin Console, from a SAML or SWA app integration with SCIM
+provisioning to assigned people and pushed groups ("Okta and SCIM Version 2.0" and Okta's guide to
+connecting a SCIM service), and its words for the sync status pages.
+
+Okta differs from Entra where the admin sees it: it sends a change as soon as it happens (no
+provisioning cycle to wait for), it tests the connection by listing two users, it never deletes a
+user (a deactivated user is how someone leaves), and userName is the application username, whose
+format the app's Sign On settings choose."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..storage.models import ProvisioningEvent
+from ..text import clock, counted
+from .base import (
+    OKTA_KEY, Evidence, Provider, Reason, State, Step, active_tokens_words, connection_test_state, failing_requests,
+    failing_users, last_request_time, revoked_tokens,
+)
+from .base import refusal_words as _refusal_words
+
+APP = "Okta Admin Console > Applications > Applications > your Jericho app"
+
+
+def refusal_words(event: ProvisioningEvent, now: datetime) -> str:
+    return _refusal_words(event, now, who="Okta", test="Test Connector Configuration")
+
+
+def _app_integration(e: Evidence) -> tuple[State, str]:
+    if e.heard:
+        return State.DONE, "Requests from your Okta app have arrived, so its SCIM provisioning is on."
+    if e.tokens:
+        return State.WAITING, "This turns Done when Okta's first request arrives (step 6)."
+    return State.NOT_STARTED, "Create a SAML 2.0 or SWA app integration and enable SCIM provisioning."
+
+
+def _base_url(e: Evidence) -> tuple[State, str]:
+    if e.connected:
+        return State.DONE, "Okta reaches this server at the base URL."
+    if e.url_warnings:
+        return State.ATTENTION, f"Okta may not be able to reach the base URL {e.tenant_url}."
+    if e.tokens:
+        return State.WAITING, "This turns Done when Okta's first request arrives (step 6)."
+    return State.NOT_STARTED, "Copy the base URL into SCIM connector base URL."
+
+
+def _unique_identifier(e: Evidence) -> tuple[State, str]:
+    if e.mapping.affected:
+        return State.ATTENTION, (
+            f"{e.mapping.affected} of the last {e.mapping.examined} users received have a userName "
+            "that is not their email address: set the application username format to Email."
+        )
+    if e.users:
+        return State.DONE, "The users received have their email address as userName."
+    if e.connected:
+        return State.WAITING, "This is checked when the first user arrives."
+    return State.NOT_STARTED, "Set Unique identifier field for users to userName."
+
+
+def _provisioning_actions(e: Evidence) -> tuple[State, str]:
+    if e.users or e.groups:
+        return State.DONE, "Okta pushes users or groups, so the actions are on."
+    if e.connected:
+        return State.WAITING, "This turns Done when Okta pushes its first user or group."
+    return State.NOT_STARTED, "Select Push New Users, Push Profile Updates and Push Groups."
+
+
+def _authentication(e: Evidence) -> tuple[State, str]:
+    if not e.tokens:
+        return State.NOT_STARTED, "Choose HTTP Header and generate a token."
+    return revoked_tokens(e, who="Okta") or (State.DONE, active_tokens_words(e))
+
+
+def _test_connector(e: Evidence) -> tuple[State, str]:
+    return connection_test_state(e, who="Okta", test="Test Connector Configuration", address="base URL",
+                                 token_step=5)
+
+
+def _to_app(e: Evidence) -> tuple[State, str]:
+    if e.latest_user is not None:
+        return State.DONE, (
+            f"Okta created {e.latest_user.user_name} at {clock(e.latest_user.created_at, e.now)}, "
+            "so Create Users is on."
+        )
+    if failing := failing_users(e):
+        return failing
+    if e.connected:
+        return State.WAITING, "This turns Done when Okta creates the first user it is given (step 8)."
+    return State.NOT_STARTED, "Enable Create Users, Update User Attributes and Deactivate Users."
+
+
+def _assign_and_push(e: Evidence) -> tuple[State, str]:
+    if failing := failing_requests(e):
+        return failing
+    if e.users or e.groups:
+        return State.DONE, (
+            f"Okta has sent {counted(e.users, 'user')} and {counted(e.groups, 'group')}, "
+            f"last request at {last_request_time(e)}."
+        )
+    if e.connected:
+        return State.WAITING, "Assign people and push groups: Okta sends them within moments."
+    return State.NOT_STARTED, "Assign people to the app and push groups."
+
+
+OKTA = Provider(
+    key=OKTA_KEY,
+    name="Okta",
+    short_name="Okta",
+    cloud="Okta's cloud",
+    console="the Okta Admin Console",
+    steps=(
+        Step("Create the app integration", _app_integration),
+        Step("SCIM connector base URL", _base_url),
+        Step("Unique identifier: userName", _unique_identifier),
+        Step("Supported provisioning actions", _provisioning_actions),
+        Step("Authentication: HTTP Header", _authentication),
+        Step("Test Connector Configuration", _test_connector),
+        Step("To App: create, update, deactivate", _to_app),
+        Step("Assign people and push groups", _assign_and_push),
+    ),
+    step_template="wizard/okta/step{number}.html",
+    token_step=5,
+    # Okta's reference: "Okta doesn't perform DELETE operations on User objects"; a user suspended,
+    # deactivated or unassigned in Okta gets `active` false.
+    deactivation=(
+        "Okta deactivates a user here when they are unassigned from the app, or deactivated or "
+        "suspended in Okta. Okta never deletes users: a deactivated user is how someone leaves."),
+    deactivation_check="Okta Admin Console > Directory > People > the person (their status), and the app's Assignments.",
+    deleted_by="This user was deleted here",
+    deletion=(
+        "Okta never deletes users (it deactivates them), so a deletion here came from another "
+        "client with a token of this organization."),
+    deletion_undo="If they should be here, remove their assignment in Okta and assign them again.",
+    attempt_log="Okta's System Log (Reports > System Log) shows the same attempt and its outcome.",
+    checking=(
+        "In Okta, open the app's Assignments and find the person: a push that failed shows an "
+        "error there and under Dashboard > Tasks, and Reports > System Log says why."),
+    reasons={reason.key: reason for reason in (
+        Reason(
+            "not_assigned", "Not assigned to the app",
+            "Okta sends only people assigned to the app, directly or through a group on its "
+            "Assignments tab. Push Groups sends a group and its members who are assigned, not the "
+            "group's other people.",
+            f"{APP} > Assignments: is the person, or a group they are in, listed?"),
+        Reason(
+            "create_users_off", "Create Users is off",
+            "Okta creates people here only while Create Users is enabled on the app's To App "
+            "settings; without it, an assignment sends nothing.",
+            f"{APP} > Provisioning > To App: Create Users."),
+        Reason(
+            "push_failed", "Okta's push failed",
+            "When this server refuses a user, Okta records the error on the assignment and lists "
+            "it as a task, where it can be retried.",
+            "Okta Admin Console > Dashboard > Tasks, and Reports > System Log: search the person."),
+        Reason(
+            "other_name", "Here under another userName",
+            "userName here is the person's application username, in the format the app's Sign On "
+            "settings choose (Okta username, email, …): search by their name.",
+            f"{APP} > Sign On > Settings > Credentials Details: Application username format."),
+        Reason(
+            "deactivated", "Deactivated or suspended in Okta",
+            "Okta provisions active people: someone deactivated or suspended in Okta is not "
+            "created here, and is deactivated here when it happens later.",
+            "Okta Admin Console > Directory > People > the person: their status."),
+    )},
+    reason_order=("not_assigned", "create_users_off", "push_failed", "other_name", "deactivated"),
+)
