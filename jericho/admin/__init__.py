@@ -6,6 +6,6 @@ from . import auth, tokens, web
 
 
 def init_app(app: Flask) -> None:
+    web.init_app(app)  # first: its refusal of NUL characters comes before any page reads them
     auth.init_app(app)
-    web.init_app(app)
     app.register_blueprint(tokens.bp)

@@ -1,10 +1,13 @@
-"""The admin pages' forms. Flask-WTF adds a CSRF token to every form that posts."""
+"""The admin pages' forms. Flask-WTF adds a CSRF token to every form that posts, and `Form` refuses
+NUL characters in every field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError,
+)
 
 from ..storage.accounts import EMAIL_PATTERN, MIN_PASSWORD_LENGTH
 
@@ -15,7 +18,32 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SetupForm(FlaskForm):
+def refuse_nul(form: FlaskForm, field) -> None:
+    if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
+        raise ValidationError("Remove the NUL character from this field: it cannot be stored.")
+
+
+def whole_number_between(low: int, high: int):
+    """NumberRange for an IntegerField: WTForms' own makes the number a float to look for NaN,
+    which fails on a number of hundreds of digits."""
+
+    def check(form: FlaskForm, field) -> None:
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(f"Number must be between {low} and {high}.")
+
+    return check
+
+
+class Form(FlaskForm):
+    """Every admin form. A NUL character typed or pasted into a field is that field's error: no
+    database stores one (PostgreSQL refuses it even in a query)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = dict(extra_validators or {})
+        return super().validate({name: [*extra.get(name, ()), refuse_nul] for name in self._fields})
+
+
+class SetupForm(Form):
     setup_code = StringField(
         "Setup code",
         validators=[DataRequired()],
@@ -50,7 +78,7 @@ class SetupForm(FlaskForm):
     submit = SubmitField("Create organization and admin")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(
         "Email address",
         validators=[DataRequired()],
@@ -63,7 +91,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     label = StringField(
         "Label",
         validators=[Optional(), Length(max=200)],
@@ -93,7 +121,7 @@ class TokenReplaceForm(TokenForm):
     )
 
 
-class EstimateForm(FlaskForm):
+class EstimateForm(Form):
     """A GET form: how many objects are in scope, for an estimate of the first cycle."""
 
     class Meta:
@@ -101,7 +129,11 @@ class EstimateForm(FlaskForm):
 
     assigned = IntegerField(
         "Users and groups in scope",
-        validators=[Optional(), NumberRange(min=1, max=10_000_000)],
+        # Checked once the form is sent (wizard.views.step): sent empty, it asks for the number.
+        validators=[
+            InputRequired(message="Enter how many users and groups are in scope."),
+            whole_number_between(1, 10_000_000),
+        ],
         description="Count assigned users, assigned groups and the members of those groups.",
         render_kw={"inputmode": "numeric"},
     )

@@ -116,6 +116,12 @@ def test_keyset_pagination_newer_and_older(admin, scim, monkeypatch):
     assert actions(admin.get("/status/log?before=garbage")) == actions(first)
 
 
+def test_a_newer_page_past_the_newest_request_is_empty(admin, scim):
+    lookup(scim, "ava@contoso.com")
+    response = admin.get("/status/log?after=9999-12-31T23:59:59.999999~1")
+    assert actions(response) == [] and "No request." in page_text(response)
+
+
 def test_pagination_keeps_the_filters(admin, scim, monkeypatch):
     monkeypatch.setattr(status_data, "PAGE_SIZE", 1)
     for number in range(3):
@@ -188,6 +194,7 @@ def test_a_text_search_looks_through_the_latest_requests(admin, scim, monkeypatc
     ("/status/log/99999999999999999999999", 404),
     ("/status/log?before=2026-01-01T00:00:00.000000~99999999999999999999", 200),
     ("/status/log?after=not-a-cursor", 200),
+    ("/status/log?after=0001-01-01T00:00:00.000000~1", 200),
     ("/status/log?to=9999-12-31", 200),
     ("/status/log?from=0001-01-01&to=9999-12-31T23:59", 200),
     ("/status/users?page=99999999999999999999999", 200),

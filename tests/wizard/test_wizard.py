@@ -615,6 +615,7 @@ def test_step_eight_estimates_the_first_cycle_from_the_head_count(client, admin)
     assert '<input type="hidden" name="assigned" value="1000">' in page  # "Check again" keeps it
     assert "Number must be between 1 and 10000000" in step_page(client, 8, assigned="0")
     assert "Not a valid integer value" in step_page(client, 8, assigned="many")
+    assert "Enter how many users and groups are in scope." in step_page(client, 8, assigned="")
     assert "should take between" not in step_page(client, 8)
 
 
