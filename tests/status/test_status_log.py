@@ -1,7 +1,7 @@
 """The provisioning log: every request in words, its filters and search, keyset pagination,
 a request's detail with its SCIM error, and errors grouped by cause with their fix."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -9,7 +9,7 @@ from jericho.status import data as status_data
 from jericho.extensions import db
 from jericho.storage.models import ProvisioningEvent
 from status_helpers import (  # noqa: F401 (fixtures)
-    TEST_CONNECTION, admin, age_log, clock, deactivate, lookup, page_text, provision_group, provision_user,
+    TEST_CONNECTION, admin, age_log, deactivate, lookup, page_text, provision_group, provision_user,
 )
 
 
@@ -83,7 +83,7 @@ def test_date_range(app, admin, scim, clock):
     scim.get(TEST_CONNECTION)
     age_log(app, timedelta(days=2))
     lookup(scim, "ava@contoso.com")
-    today = datetime.now(timezone.utc)
+    today = clock.now
     yesterday = today - timedelta(days=1)
     earlier = today - timedelta(days=2)
     assert actions(admin.get(f"/status/log?from={today:%Y-%m-%d}")) == ["look up user ava@contoso.com"]
@@ -179,14 +179,15 @@ def test_an_empty_log(admin):
     assert "No failed request." in page_text(admin.get("/status/log/errors"))
 
 
-def test_a_text_search_looks_through_the_latest_requests(admin, scim, monkeypatch):
+def test_a_text_search_looks_through_the_latest_requests(admin, scim, clock, monkeypatch):
     monkeypatch.setattr(status_data, "SEARCH_LIMIT", 2)
     for number in range(4):
+        clock.advance(seconds=1)
         lookup(scim, f"u{number}@contoso.com")
     response = admin.get("/status/log?q=contoso")
     assert actions(response) == ["look up user u3@contoso.com", "look up user u2@contoso.com"]
     assert "The search looked through the latest 2 requests" in page_text(response)
-    since = admin.get(f"/status/log?q=contoso&from={datetime.now(timezone.utc):%Y-%m-%d}")
+    since = admin.get(f"/status/log?q=contoso&from={clock.now:%Y-%m-%d}")
     assert len(actions(since)) == 4 and "looked through" not in page_text(since)
 
 

@@ -3,7 +3,7 @@ likely reasons in order, with where to check in Entra."""
 import re
 
 from status_helpers import (  # noqa: F401 (fixtures)
-    admin, clock, deactivate, lookup, page_text, provision_group, provision_user,
+    admin, deactivate, lookup, page_text, provision_group, provision_user,
 )
 
 

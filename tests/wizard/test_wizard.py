@@ -207,11 +207,10 @@ def admin(auth):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Pages rendered at NOW, for events recorded at set times."""
-    monkeypatch.setattr("jericho.wizard.views.utcnow", lambda: NOW)
-    monkeypatch.setattr("jericho.admin.web.utcnow", lambda: NOW)
-    return NOW
+def clock(clock):
+    """The app's clock (conftest's) at NOW, for events recorded at set times."""
+    clock.now = NOW
+    return clock
 
 
 def record(app, organization: str | None = "Contoso", **fields) -> None:
