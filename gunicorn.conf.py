@@ -23,6 +23,8 @@ accesslog = "-"
 # carry people's email addresses, and a misconfigured client may put its token there. The
 # provisioning log keeps the full request, token-redacted, for the organization's admins.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# A token pasted into the Tenant URL is in the path itself: every field of a line is redacted.
+logger_class = "jericho.access_log.RedactingLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,22 +29,37 @@ def generate_token() -> NewToken:
 
 # A token anywhere in a text: a client that puts it in a URL must not get it into a log.
 _TOKEN_IN_TEXT = re.compile(rf"({TOKEN_SCHEME}_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
+# One character of a text as a URL carries it: percent-encoded (hex in either case, and encoded
+# again any number of times, `%255F`), `+` for a space, or as itself.
+_URL_CHARACTER = re.compile(r"%(?:25)*([0-9A-Fa-f]{2})|.", re.DOTALL)
 
 
 def redact_tokens(text: str) -> str:
     """`text` with the secret part of every bearer token replaced; the prefix stays, to tell
-    which token it was."""
-    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+    which token it was. A token is found percent-encoded too (`jer%5F…`): it is looked for in the
+    decoded text, and its secret part is cut out of the text as it was, whose rest is kept."""
+    if "%" not in text:
+        return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+    characters = list(_URL_CHARACTER.finditer(text))
+    decoded = "".join(map(_decoded, characters))  # one character for each of `characters`
+    pieces, kept_from = [], 0
+    for token in _TOKEN_IN_TEXT.finditer(decoded):
+        pieces += [text[kept_from:characters[token.end(1)].start()], "[redacted]"]
+        kept_from = characters[token.end() - 1].end()
+    return "".join(pieces) + text[kept_from:]
+
+
+def _decoded(character: re.Match) -> str:
+    if character[1] is None:
+        return " " if character[0] == "+" else character[0]
+    code = int(character[1], 16)
+    return chr(code) if code < 0x80 else "\ufffd"  # a byte of a longer UTF-8 character: never in a token
 
 
 def hash_token(token: str) -> str:
     # A token carries 256 bits of entropy, so a fast unsalted hash is enough to store it safely,
     # and it lets the lookup be an indexed equality on the hash (no timing leak on the secret).
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def token_hash_matches(token: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(hash_token(token), stored_hash)
 
 
 # Argon2id: memory-hard, with the library's current recommended parameters.

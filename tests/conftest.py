@@ -1,12 +1,13 @@
-"""Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
-DATABASE_URL names one), its test client and CLI runner, a SCIM client with a bearer token, and
-an admin login helper."""
+"""Fixtures: the app's clock, set for every test; an app on a fresh database per test (SQLite by
+default, PostgreSQL when DATABASE_URL names one), its test client and CLI runner, a SCIM client
+with a bearer token, and an admin login helper."""
 from __future__ import annotations
 
 import functools
 import os
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -15,14 +16,40 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import text
 
-from jericho.storage import accounts
 from jericho import create_app
 from jericho.extensions import db
+from jericho.storage import accounts, models
 from jericho.storage.models import AdminUser, Organization
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 SQLITE_FILE = "test.sqlite3"
 ON_POSTGRES = DATABASE_URL.startswith("postgres")
+
+
+# Where every test starts: a fixed moment, mid-day and mid-bucket (the dashboard counts requests
+# by ten minutes), so that no run depends on the minute it starts in.
+START = datetime(2026, 11, 30, 12, 4, 30, tzinfo=timezone.utc)
+
+
+class Clock:
+    """The app's clock in a test: it stands still until the test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> Clock:
+    """Every test runs on a clock of its own, at START: the app reads no wall clock."""
+    clock = Clock(START)
+    monkeypatch.setattr(models, "clock", clock)
+    return clock
 
 
 def make_app(instance_path, **config: Any):

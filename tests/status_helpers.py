@@ -1,10 +1,10 @@
-"""Helpers for the sync status tests: Entra's requests as it sends them, a settable clock for
-the status pages, and moving the provisioning log back in time to make gaps between cycles."""
+"""Helpers for the sync status tests: Entra's requests as it sends them, and moving the
+provisioning log back in time to make gaps between cycles. (The clock is conftest's.)"""
 from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
@@ -12,7 +12,6 @@ from sqlalchemy import delete, select
 
 from jericho.extensions import db
 from jericho.status import data as status_data
-from jericho.status import views as status
 from jericho.storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -74,26 +73,6 @@ def age_log(app, delta: timedelta) -> None:
         db.session.execute(delete(ActivityRollup))
         db.session.execute(delete(ActivitySeal))
         db.session.commit()
-
-
-class Clock:
-    """The status pages' clock: the real time, moved by a test."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
-
-    def advance(self, **delta) -> None:
-        self.offset += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(status, "now", clock)
-    return clock
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """SCIM bearer tokens: 256 random bits, only their SHA-256 kept and looked up, refused at once when
 revoked, and never written anywhere — not in the database, a log line, a provisioning event, an
-error body or an error page. (Across gunicorn workers and in gunicorn's own log: see
-test_concurrency.py.)"""
+error body or an error page, even when a client puts it, percent-encoded or not, in a URL.
+(gunicorn's access log: test_access_log.py; with real servers: system/test_servers.py and
+system/test_concurrency.py.)"""
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,7 @@ import hashlib
 import logging
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import event, select
@@ -145,11 +147,46 @@ def test_a_token_put_in_the_url_is_redacted_from_the_provisioning_log(app, scim)
     assert path == f"/scim_v2/Users?access_token=jer_{prefix}_[redacted]&aadOptscim062020"
 
 
-def test_redaction_finds_every_token_in_a_text():
+def test_a_token_in_the_tenant_url_or_encoded_in_the_query_is_redacted_from_the_log_and_its_export(
+        app, scim, auth, client):
+    prefix, secret = TOKEN_PATTERN.match(scim.token).groups()
+    encoded = scim.token.replace("_", "%5f")
+    assert scim.client.get(f"/scim_v2/{scim.token}/Users", headers={"Authorization": f"Bearer {scim.token}"}
+                           ).status_code == 404
+    assert scim.get(f"/Users?access_token={encoded}&again={scim.token.replace('_', '%255F')}").status_code == 200
+    with app.app_context():
+        paths = db.session.execute(select(ProvisioningEvent.path).order_by(ProvisioningEvent.id)).scalars().all()
+    assert paths == [f"/scim_v2/jer_{prefix}_[redacted]/Users",
+                     f"/scim_v2/Users?access_token=jer%5f{prefix}%5f[redacted]&again=jer%255F{prefix}%255F[redacted]"]
+    auth.create()
+    auth.sign_in()
+    export = client.get("/status/export/log.csv").get_data(as_text=True)
+    assert f"jer%5f{prefix}%5f[redacted]" in export and secret not in export
+
+
+@pytest.mark.parametrize("encode", [
+    lambda token: token,
+    lambda token: token.replace("_", "%5F"),
+    lambda token: token.replace("_", "%5f"),
+    lambda token: token.replace("_", "%255F"),
+    lambda token: "".join(f"%{ord(character):02x}" for character in token),
+    lambda token: "Bearer+" + token[:20] + "".join(f"%25{ord(character):02X}" for character in token[20:]),
+], ids=["as is", "encoded", "lowercase hex", "encoded twice", "every character", "partly encoded twice"])
+def test_redaction_finds_every_token_in_a_text_however_it_is_encoded(encode):
     first, second = generate_token(), generate_token()
-    redacted = redact_tokens(f"a={first.secret}&b={second.secret};{first.secret}")
+    text = f"/scim_v2/Users?a={encode(first.secret)}&b={encode(second.secret)};{encode(first.secret)}&c=%22%2B1+x%22"
+    redacted = redact_tokens(text)
     assert secret_part(first.secret) not in redacted and secret_part(second.secret) not in redacted
-    assert redacted.count("[redacted]") == 3 and first.prefix in redacted
+    assert unquote(unquote(redacted)).count(f"jer_{first.prefix}_[redacted]") == 2
+    assert unquote(unquote(redacted)).count(f"jer_{second.prefix}_[redacted]") == 1
+    # Only the secret parts are cut: the rest stays as it was written.
+    kept = re.escape(text).replace(re.escape(encode(first.secret)), ".*").replace(re.escape(encode(second.secret)), ".*")
+    assert re.fullmatch(kept, redacted) and redacted.endswith("&c=%22%2B1+x%22")
+
+
+def test_redaction_leaves_a_text_without_a_token_as_it_is():
+    for text in ("/scim_v2/Users?filter=userName%20eq%20%22jer_ava%40contoso.com%22", "%", "%25zz+%E2%82%AC", "jer_"):
+        assert redact_tokens(text) == text
 
 
 def test_error_pages_do_not_echo_request_headers(app, client):

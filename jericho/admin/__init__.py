@@ -7,9 +7,9 @@ from . import account, auth, cli, sessions, tokens, web
 
 
 def init_app(app: Flask) -> None:
+    web.init_app(app)  # first: its refusal of NUL characters comes before any page reads them
     sessions.init_app(app)
     auth.init_app(app)
-    web.init_app(app)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(account.bp)
     cli.init_app(app)

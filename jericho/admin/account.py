@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..storage.models import utcnow
 from ..text import counted, duration_words
 from . import sessions, signin
 
@@ -39,7 +40,7 @@ def index():
 @bp.post("/sign-out-everywhere-else")
 def sign_out_everywhere_else():
     version = signin.sign_out_everywhere_else(
-        admin_id=current_user.id, remote_addr=request.remote_addr, now=sessions.now()
+        admin_id=current_user.id, remote_addr=request.remote_addr, now=utcnow()
     )
     sessions.session_continue(version)
     flash("Every other session of your account has ended. This browser stays signed in.", "success")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db, login_manager
 from ..security import is_safe_redirect
 from ..storage.accounts import AccountError
-from ..storage.models import AdminUser
+from ..storage.models import AdminUser, utcnow
 from ..urls import is_scim_request
 from . import sessions, signin
 from .forms import SetupForm, SignInForm
@@ -58,7 +58,7 @@ _ADMIN = (
 
 @login_manager.user_loader
 def load_admin(admin_id: str) -> AdminUser | None:
-    version = sessions.session_version(now=sessions.now())
+    version = sessions.session_version(now=utcnow())
     if version is None:
         return None
     admin = db.session.execute(_ADMIN, {"admin_id": int(admin_id), "version": version}).scalar_one_or_none()
@@ -124,7 +124,7 @@ def sign_in_or_page(form: FlaskForm, template: str, attempt: Callable[..., Admin
     and Retry-After when there were too many failures)."""
     status, headers = 200, {}
     if form.validate_on_submit():
-        now = sessions.now()
+        now = utcnow()
         try:
             admin = attempt(remote_addr=request.remote_addr, now=now)
         except AccountError as error:
@@ -154,7 +154,7 @@ def note_untrusted_proxy() -> None:
 @bp.post("/sign-out")
 def sign_out():
     if current_user.is_authenticated:
-        signin.sign_out(admin_id=current_user.id, remote_addr=request.remote_addr, now=sessions.now())
+        signin.sign_out(admin_id=current_user.id, remote_addr=request.remote_addr, now=utcnow())
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

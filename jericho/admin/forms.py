@@ -1,4 +1,5 @@
-"""The admin pages' forms. Flask-WTF adds a CSRF token to every form that posts."""
+"""The admin pages' forms. Flask-WTF adds a CSRF token to every form that posts, and `Form` refuses
+NUL characters in every field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -14,10 +15,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
+    InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 
 from ..providers import PROVIDERS
@@ -31,7 +33,32 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SetupForm(FlaskForm):
+def refuse_nul(form: FlaskForm, field) -> None:
+    if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
+        raise ValidationError("Remove the NUL character from this field: it cannot be stored.")
+
+
+def whole_number_between(low: int, high: int):
+    """NumberRange for an IntegerField: WTForms' own makes the number a float to look for NaN,
+    which fails on a number of hundreds of digits."""
+
+    def check(form: FlaskForm, field) -> None:
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(f"Number must be between {low} and {high}.")
+
+    return check
+
+
+class Form(FlaskForm):
+    """Every admin form. A NUL character typed or pasted into a field is that field's error: no
+    database stores one (PostgreSQL refuses it even in a query)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = dict(extra_validators or {})
+        return super().validate({name: [*extra.get(name, ()), refuse_nul] for name in self._fields})
+
+
+class SetupForm(Form):
     setup_code = StringField(
         "Setup code",
         validators=[DataRequired()],
@@ -66,7 +93,7 @@ class SetupForm(FlaskForm):
     submit = SubmitField("Create organization and admin")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(
         "Email address",
         validators=[DataRequired()],
@@ -79,7 +106,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     label = StringField(
         "Label",
         validators=[Optional(), Length(max=200)],
@@ -109,7 +136,7 @@ class TokenReplaceForm(TokenForm):
     )
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(Form):
     provider = RadioField(
         "Your identity provider",
         choices=[SelectChoice(provider.key, provider.name) for provider in PROVIDERS.values()],
@@ -118,7 +145,7 @@ class ProviderForm(FlaskForm):
     submit = SubmitField("Use these steps")
 
 
-class EstimateForm(FlaskForm):
+class EstimateForm(Form):
     """A GET form: how many objects are in scope, for an estimate of the first cycle."""
 
     class Meta:
@@ -126,7 +153,11 @@ class EstimateForm(FlaskForm):
 
     assigned = IntegerField(
         "Users and groups in scope",
-        validators=[Optional(), NumberRange(min=1, max=10_000_000)],
+        # Checked once the form is sent (wizard.views.step): sent empty, it asks for the number.
+        validators=[
+            InputRequired(message="Enter how many users and groups are in scope."),
+            whole_number_between(1, 10_000_000),
+        ],
         description="Count assigned users, assigned groups and the members of those groups.",
         render_kw={"inputmode": "numeric"},
     )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Flask, current_app, session
 from flask_login import login_user
 
-from ..storage.models import AdminUser, utcnow
+from ..storage.models import AdminUser
 
 VERSION = "session_version"
 SIGNED_IN = "signed_in_at"
@@ -26,10 +26,6 @@ SEEN = "seen_at"
 SEEN_RESOLUTION = timedelta(minutes=5)
 LIMITS = {"ADMIN_SESSION_IDLE_MINUTES": "minutes", "ADMIN_SESSION_LIFETIME_HOURS": "hours"}
 
-
-def now() -> datetime:
-    """The one clock of sign-in and sessions, so tests can set the time."""
-    return utcnow()
 
 
 def init_app(app: Flask) -> None:

@@ -1,10 +1,11 @@
-"""What every admin page carries: security headers, a session cookie marked Secure whenever the
-request came over HTTPS, and the template filters for times and counts."""
+"""What every admin page carries: a refusal of NUL characters in its address, security headers,
+a session cookie marked Secure whenever the request came over HTTPS, and the template filters for
+times and counts."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 from ..storage.models import utcnow
@@ -36,9 +37,20 @@ class HttpsSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.session_interface = HttpsSessionInterface()
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
     app.add_template_filter(when)
     app.add_template_filter(counted)
+
+
+def refuse_nul_characters() -> None:
+    """A NUL character in a page's path or query string is a 400: no database stores one
+    (PostgreSQL refuses it even in a query), so no page could answer it. Form fields say so
+    themselves (forms.Form); /scim_v2 answers with its own SCIM errors."""
+    if is_scim_request():
+        return
+    if "\x00" in request.path or any("\x00" in key + value for key, value in request.args.items(multi=True)):
+        abort(400, description="The address contains a NUL character (%00), which no page accepts.")
 
 
 def add_security_headers(response: Response) -> Response:

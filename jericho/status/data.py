@@ -58,8 +58,8 @@ from .insights import (
 
 PAGE_SIZE = 50
 # Numbers from the query string beyond these are answered as "nothing there", not sent to SQL
-# (a signed 64-bit column overflows).
-MAX_ID = 2**63 - 1
+# (ids are Integer columns: 32 bits on PostgreSQL, which refuses a larger number).
+MAX_ID = 2**31 - 1
 MAX_PAGE = 1_000_000
 HISTORY_SIZE = 50
 EXPORT_BATCH = 1000
@@ -960,7 +960,7 @@ def events_page(
         found = _events(organization_id, conditions + [_after(after, True)], limit=limit + 1, newer=True)
         events = found[:limit][::-1]
         newer = _key(events[0]) if len(found) > limit else None
-        older = _key(events[-1]) if events else after
+        older = _key(events[-1]) if events else (after.occurred_at, after.id)
     else:
         extra = [_after(before, False)] if before is not None else []
         found = _events(organization_id, conditions + extra, limit=limit + 1, newer=False)

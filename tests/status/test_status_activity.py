@@ -3,7 +3,7 @@ what is shown stays what counting the whole log would show — across bucket bou
 requests that arrive after a view, for requests stored late with an earlier time, and after
 pruning."""
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -12,11 +12,19 @@ from jericho.extensions import db
 from jericho.status import activity, retention
 from jericho.status import data as status_data
 from jericho.status.insights import Activity
-from jericho.storage.models import ActivityRollup, ActivitySeal, Organization, ProvisioningEvent, utcnow
+from jericho.storage.models import (
+    ActivityRollup,
+    ActivitySeal,
+    Organization,
+    ProvisioningEvent,
+    utcnow,
+)
 
-from status_helpers import admin, clock, lookup, page_text  # noqa: F401 (fixtures)
+from conftest import (
+    START as NOW,  # the clock of every test, which stands still unless moved
+)
+from status_helpers import admin, lookup, page_text  # noqa: F401 (fixtures)
 
-NOW = datetime.now(timezone.utc)
 # Three hours ago, at the start of a bucket: every bucket from here on to two hours ago has closed.
 START = activity.bucket_floor(NOW - timedelta(hours=3))
 

@@ -1,7 +1,7 @@
 """The provisioning log: every request in words, its filters and search, keyset pagination,
 a request's detail with its SCIM error, and errors grouped by cause with their fix."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +13,6 @@ from status_helpers import (  # noqa: F401 (fixtures)
     TEST_CONNECTION,
     admin,
     age_log,
-    clock,
     deactivate,
     lookup,
     page_text,
@@ -92,7 +91,7 @@ def test_date_range(app, admin, scim, clock):
     scim.get(TEST_CONNECTION)
     age_log(app, timedelta(days=2))
     lookup(scim, "ava@contoso.com")
-    today = datetime.now(timezone.utc)
+    today = clock.now
     yesterday = today - timedelta(days=1)
     earlier = today - timedelta(days=2)
     assert actions(admin.get(f"/status/log?from={today:%Y-%m-%d}")) == ["look up user ava@contoso.com"]
@@ -123,6 +122,12 @@ def test_keyset_pagination_newer_and_older(admin, scim, monkeypatch):
     last = admin.get(older)
     assert actions(last) == ["look up user u0@contoso.com"] and "Older →" not in last.get_data(as_text=True)
     assert actions(admin.get("/status/log?before=garbage")) == actions(first)
+
+
+def test_a_newer_page_past_the_newest_request_is_empty(admin, scim):
+    lookup(scim, "ava@contoso.com")
+    response = admin.get("/status/log?after=9999-12-31T23:59:59.999999~1")
+    assert actions(response) == [] and "No request." in page_text(response)
 
 
 def test_pagination_keeps_the_filters(admin, scim, monkeypatch):
@@ -182,14 +187,15 @@ def test_an_empty_log(admin):
     assert "No failed request." in page_text(admin.get("/status/log/errors"))
 
 
-def test_a_text_search_looks_through_the_latest_requests(admin, scim, monkeypatch):
+def test_a_text_search_looks_through_the_latest_requests(admin, scim, clock, monkeypatch):
     monkeypatch.setattr(status_data, "SEARCH_LIMIT", 2)
     for number in range(4):
+        clock.advance(seconds=1)
         lookup(scim, f"u{number}@contoso.com")
     response = admin.get("/status/log?q=contoso")
     assert actions(response) == ["look up user u3@contoso.com", "look up user u2@contoso.com"]
     assert "The search looked through the latest 2 requests" in page_text(response)
-    since = admin.get(f"/status/log?q=contoso&from={datetime.now(timezone.utc):%Y-%m-%d}")
+    since = admin.get(f"/status/log?q=contoso&from={clock.now:%Y-%m-%d}")
     assert len(actions(since)) == 4 and "looked through" not in page_text(since)
 
 
@@ -197,6 +203,7 @@ def test_a_text_search_looks_through_the_latest_requests(admin, scim, monkeypatc
     ("/status/log/99999999999999999999999", 404),
     ("/status/log?before=2026-01-01T00:00:00.000000~99999999999999999999", 200),
     ("/status/log?after=not-a-cursor", 200),
+    ("/status/log?after=0001-01-01T00:00:00.000000~1", 200),
     ("/status/log?to=9999-12-31", 200),
     ("/status/log?from=0001-01-01&to=9999-12-31T23:59", 200),
     ("/status/users?page=99999999999999999999999", 200),

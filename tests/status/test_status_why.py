@@ -4,7 +4,6 @@ import re
 
 from status_helpers import (  # noqa: F401 (fixtures)
     admin,
-    clock,
     deactivate,
     lookup,
     page_text,

@@ -1,9 +1,17 @@
-"""Model constraints that the SCIM layer relies on."""
+"""Model constraints that the SCIM layer relies on, and the app's one clock."""
+import re
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from conftest import START
 from jericho.extensions import db
 from jericho.storage.models import Group, Membership, Organization, User
+
+ROOT = Path(__file__).resolve().parents[2]
+WALL_CLOCK = re.compile(r"datetime\.(?:now|utcnow|today)\(|\bdate\.today\(|\btime\.time(?:_ns)?\(")
 
 
 def make_user(organization, user_name):
@@ -87,3 +95,22 @@ def test_timestamps_are_aware_utc(organizations):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(User, user.pk).created_at.utcoffset().total_seconds() == 0
+
+
+def test_timestamps_come_from_the_apps_clock(organizations, clock):
+    contoso, _ = organizations
+    clock.advance(minutes=5)
+    user = make_user(contoso, "ava@contoso.com")
+    db.session.add(user)
+    db.session.commit()
+    assert user.created_at == user.updated_at == START + timedelta(minutes=5)
+
+
+def test_only_the_apps_clock_reads_the_wall_clock():
+    """Everything else, app and tests alike, takes the time from `storage.models.utcnow`, which
+    tests set (conftest's `clock`): no test depends on when it runs."""
+    readers = [(str(path.relative_to(ROOT)), line.strip())
+               for folder in ("jericho", "tests") for path in sorted((ROOT / folder).rglob("*.py"))
+               if path != Path(__file__).resolve()
+               for line in path.read_text().splitlines() if WALL_CLOCK.search(line)]
+    assert readers == [("jericho/storage/models.py", "return datetime.now(timezone.utc)")]  # wall_clock

@@ -1,5 +1,6 @@
 """The app under a real gunicorn: limits shared by every worker, the provisioning log stored when
-a process stops, and what gunicorn hands on of bodies and request lines."""
+a process stops, what gunicorn hands on of bodies and request lines, and tokens kept out of its
+access log."""
 from __future__ import annotations
 
 import json
@@ -53,6 +54,18 @@ def test_a_real_server_answers_chunked_oversized_and_long_requests_with_scim_err
         reply = server.scim("GET", "/Users?filter=" + quote(too_long), token)
         assert reply.status == 400 and reply.json()["scimType"] == "tooMany"
         assert server.scim("GET", "/Users", token).json()["totalResults"] == 0
+
+
+def test_a_token_in_the_tenant_url_or_encoded_in_the_query_stays_out_of_the_access_log(app, tmp_path):
+    token = new_token(app)
+    secret = token.split("_", 2)[2]
+    with running_server(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=1) as server:
+        assert server.scim("GET", f"/{token}/Users", token).status == 404  # pasted into the Tenant URL
+        assert server.scim("GET", f"/Users?access_token={token.replace('_', '%5F')}", token).status == 200
+        assert server.request("GET", f"/{token}/Users").status in (302, 400, 404)  # outside /scim_v2
+    log = server.log()
+    assert f"/scim_v2/jer_{token.split('_')[1]}_[redacted]/Users" in log
+    assert secret not in log and secret.replace("_", "%5F") not in log
 
 
 def test_pending_events_are_stored_when_the_process_exits(app, scim, tmp_path):

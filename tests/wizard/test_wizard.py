@@ -166,11 +166,10 @@ def admin(auth):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Pages rendered at NOW, for events recorded at set times."""
-    monkeypatch.setattr("jericho.wizard.views.utcnow", lambda: NOW)
-    monkeypatch.setattr("jericho.admin.web.utcnow", lambda: NOW)
-    return NOW
+def clock(clock):
+    """The app's clock (conftest's) at NOW, for events recorded at set times."""
+    clock.now = NOW
+    return clock
 
 
 def record(app, organization: str | None = "Contoso", **fields) -> None:
@@ -574,6 +573,7 @@ def test_step_eight_estimates_the_first_cycle_from_the_head_count(client, admin)
     assert '<input type="hidden" name="assigned" value="1000">' in page  # "Check again" keeps it
     assert "Number must be between 1 and 10000000" in step_page(client, 8, assigned="0")
     assert "Not a valid integer value" in step_page(client, 8, assigned="many")
+    assert "Enter how many users and groups are in scope." in step_page(client, 8, assigned="")
     assert "should take between" not in step_page(client, 8)
 
 
