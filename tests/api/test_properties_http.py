@@ -9,7 +9,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jericho.scim.errors import ERROR_URN, ScimError
@@ -142,6 +142,7 @@ FILTER_STRINGS = sorted({fragment for person in PEOPLE for value in json.dumps(p
 
 filter_values = st.one_of(
     st.sampled_from(FILTER_STRINGS).map(json.dumps),
+    st.sampled_from(FILTER_STRINGS).map(str.swapcase).map(json.dumps),  # caseExact attributes must not match
     awkward_text.map(json.dumps),
     st.sampled_from(["true", "false", "null", "0", "42", "-1.5"]),
 )
@@ -169,6 +170,9 @@ def people(scim) -> list[dict]:
 
 @SETTINGS
 @given(text=filters)
+@example(text='externalId sw "ava"')  # "AVA": externalId is caseExact (RFC 7643 §3.1)
+@example(text='externalId co "S" or externalId ew "Va"')
+@example(text='nickName co "\\\\a" or userName sw "bo_1" or userName co "0%" or displayName sw "åsa"')
 def test_database_filters_agree_with_the_reference_evaluator(scim, people, text):
     response = scim.get("/Users?count=100&filter=" + quote(text))
     try:
@@ -179,6 +183,15 @@ def test_database_filters_agree_with_the_reference_evaluator(scim, people, text)
     assert response.status_code == 200, response.json
     assert {resource["id"] for resource in response.json["Resources"]} == expected
     assert response.json["totalResults"] == len(expected)
+
+
+@pytest.mark.parametrize("op", ["eq", "co", "sw", "ew"])
+def test_ids_compare_with_their_case(scim, people, op):
+    # RFC 7643 §3.1: id is caseExact, and the server's ids are lower-case.
+    shouted = people[0]["id"].upper()
+    assert shouted != people[0]["id"]
+    found = scim.get("/Users?filter=" + quote(f'id {op} "{shouted}"')).json
+    assert found["totalResults"] == 0
 
 
 @SETTINGS
