@@ -27,7 +27,7 @@ from .resources import (
     missing_required,
     with_schemas,
 )
-from .schema import PATCH_OP_URN, Attribute, ResourceType
+from .schema import PATCH_OP_URN, Attribute, ResourceType, Schema
 
 ADD, REPLACE, REMOVE = "add", "replace", "remove"
 
@@ -119,6 +119,13 @@ class _Patcher:
                 raise InvalidValue(f"'{extension.id}' must be an object holding that extension's attributes")
 
     def apply(self, op: str, path: PatchPath, value: Any) -> None:
+        extension = _whole_extension(self.resource_type, path)
+        if extension is not None:
+            # RFC 7644 §3.5.2: a path may be an extension's URN, its value an object of that
+            # extension's attributes: add and replace set those it names (§3.5.2.1, §3.5.2.3),
+            # remove unassigns them all (§3.5.2.2).
+            self.apply_object(op, {extension.id: None if op == REMOVE else value})
+            return
         try:
             urn, attribute, sub = self.resource_type.resolve(path.attr)
         except InvalidPath:
@@ -147,6 +154,12 @@ class _Patcher:
             _patch_attribute(op, container, attribute, value, where)
         if urn != core and not container:
             del self.document[urn]
+
+
+def _whole_extension(resource_type: ResourceType, path: PatchPath) -> Schema | None:
+    if path.value_filter is not None or path.attr.sub is not None or path.attr.schema is None:
+        return None
+    return find_extension(resource_type, str(path.attr))
 
 
 def _store(container: dict, name: str, value: Any) -> None:

@@ -273,6 +273,27 @@ def test_manager_is_returned_as_an_object_with_ref_and_display_name(scim):
     assert scim.get(f'/Users?filter=id eq "{user["id"]}" and manager eq "nobody"').get_json()["totalResults"] == 0
 
 
+def test_patch_with_the_extension_urn_as_path_adds_replaces_and_removes_it(scim):
+    boss = create(scim, "boss@contoso.com")
+    user = create(scim)
+
+    def patch(op, value=None):
+        operation = {"op": op, "path": ENTERPRISE, **({} if value is None else {"value": value})}
+        response = scim.patch(f"/Users/{user['id']}", json={"Operations": [operation]})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    assert patch("add", {"department": "Sales", "manager": {"value": boss["id"]}})[ENTERPRISE]["department"] == "Sales"
+    manager_check = f'/Users?filter=manager eq "{boss["id"]}"'
+    assert scim.get(manager_check).get_json()["totalResults"] == 1
+    replaced = patch("replace", {"department": "Legal"})
+    assert replaced[ENTERPRISE]["department"] == "Legal" and replaced[ENTERPRISE]["manager"]["value"] == boss["id"]
+    removed = patch("remove")
+    assert ENTERPRISE not in removed and removed["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:User"]
+    assert ENTERPRISE not in scim.get(f"/Users/{user['id']}").get_json()
+    assert scim.get(manager_check).get_json()["totalResults"] == 0
+
+
 def test_soft_delete_keeps_the_user_visible(scim):
     user = create(scim)
     response = scim.patch(

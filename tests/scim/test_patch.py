@@ -269,6 +269,26 @@ def test_path_less_extension_urn_with_a_non_object_is_invalid_value():
         patch_user(op("replace", value={ENTERPRISE: "Finance"}))
 
 
+@pytest.mark.parametrize("name", ["add", "Replace"])
+def test_rfc7644_3_5_2_extension_urn_as_path_sets_the_attributes_it_names(name):
+    result = patch_user(op(name, ENTERPRISE, value={"department": "Sales", "manager": "m-1"}))
+    assert result[ENTERPRISE] == {"employeeNumber": "E1000", "department": "Sales", "manager": {"value": "m-1"}}
+    assert result["schemas"] == [USER_URN, ENTERPRISE]
+
+
+def test_rfc7644_3_5_2_extension_urn_as_path_creates_the_extension():
+    user = patch_user(op("remove", ENTERPRISE))
+    assert ENTERPRISE not in user and user["schemas"] == [USER_URN]
+    result = patch_user(op("add", ENTERPRISE.lower(), value={"division": "EMEA"}), document=user)
+    assert result[ENTERPRISE] == {"division": "EMEA"} and result["schemas"] == [USER_URN, ENTERPRISE]
+
+
+@pytest.mark.parametrize("value", ["Finance", ["Finance"], 7])
+def test_extension_urn_as_path_with_a_non_object_is_invalid_value(value):
+    with pytest.raises(InvalidValue, match=ENTERPRISE):
+        patch_user(op("replace", ENTERPRISE, value=value))
+
+
 @pytest.mark.parametrize(("operation", "change"), [
     (op("add", value={"members": [{"value": "u1"}, {"value": "u2"}]}), MemberChange("add", ("u1", "u2"))),
     (op("replace", value={"members": [{"value": "u3"}]}), MemberChange("replace", ("u3",))),
