@@ -226,9 +226,16 @@ def member_ids(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def members_of(body: dict) -> list[str] | None:
-    value = field(body, "members", ABSENT)
-    return None if value is ABSENT else list(member_ids(value))
+def members_of(body: dict) -> list[str]:
+    """The member ids of a POST or PUT group body (RFC 7644 §3.3, §3.5.1): none when `members` is
+    absent or null. The body is the whole resource, so `members` is an array (RFC 7643 §4.2); the
+    single object that PATCH accepts as a value (ENTRA.md §8 #3) is refused here."""
+    value = field(body, "members")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidValue(f"\"members\" must be an array of {{\"value\": id}} objects, not {_show(value)}")
+    return list(member_ids(value))
 
 
 def etag(version: int) -> str:
