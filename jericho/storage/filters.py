@@ -59,6 +59,11 @@ COLUMNS = {USER.name: _columns(User), GROUP.name: _columns(Group)}
 MODELS: dict[str, Model] = {USER.name: User, GROUP.name: Group}
 
 
+def indexed_attributes(resource_type: ResourceType) -> frozenset[tuple[str, str | None]]:
+    """The (attribute, sub-attribute) names kept in indexed columns, for `scim.filter_cost`."""
+    return frozenset(COLUMNS[resource_type.name])
+
+
 def with_ids(model: Model, organization_id: int, ids) -> ColumnElement:
     """The organization's resources with these SCIM ids. The tenant condition is written so that
     no index serves it: otherwise SQLite (no statistics until ANALYZE) walks an
