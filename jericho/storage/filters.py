@@ -59,9 +59,17 @@ COLUMNS = {USER.name: _columns(User), GROUP.name: _columns(Group)}
 MODELS: dict[str, Model] = {USER.name: User, GROUP.name: Group}
 
 
+# Attributes kept in indexed tables of their own (`_Translator._special`).
+TABLES = {
+    USER.name: {("emails", "value"), ("emails", "type"), ("groups", None), ("groups", "value")},
+    GROUP.name: {("members", None), ("members", "value")},
+}
+
+
 def indexed_attributes(resource_type: ResourceType) -> frozenset[tuple[str, str | None]]:
-    """The (attribute, sub-attribute) names kept in indexed columns, for `scim.filter_cost`."""
-    return frozenset(COLUMNS[resource_type.name])
+    """The (attribute, sub-attribute) names answered from indexed columns and tables, for
+    `scim.filter_cost`."""
+    return frozenset(COLUMNS[resource_type.name]) | TABLES[resource_type.name]
 
 
 def with_ids(model: Model, organization_id: int, ids) -> ColumnElement:
