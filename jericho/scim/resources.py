@@ -13,7 +13,7 @@ from typing import Any
 
 from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
-from .paths import AttrPath, parse_attr_path
+from .paths import AttrPath, is_urn, parse_attr_path
 from .schema import (
     ENTERPRISE_USER_SCHEMA,
     GROUP_SCHEMA,
@@ -21,8 +21,8 @@ from .schema import (
     SEARCH_REQUEST_URN,
     Attribute,
     ResourceType,
-    Schema,
 )
+from .unknown import AS_SENT, as_sent, is_unknown_extension, kept_value, resolve_as_sent, schema_key
 
 MEMBERS = GROUP_SCHEMA.attribute("members")
 MANAGER = ENTERPRISE_USER_SCHEMA.attribute("manager")
@@ -88,12 +88,6 @@ def is_stored(attribute: Attribute) -> bool:
             and attribute.name != "schemas" and attribute != MEMBERS)
 
 
-def find_extension(resource_type: ResourceType, key: str) -> Schema | None:
-    # RFC 7643 §2.1: schema URNs compare case-insensitively.
-    folded = key.lower()
-    return next((extension for extension in resource_type.extensions if extension.id.lower() == folded), None)
-
-
 def attribute_path(resource_type: ResourceType, urn: str, attribute: Attribute, sub: Attribute | None = None) -> str:
     # The attribute's name as an error message shows it: URN-qualified outside the core schema.
     text = attribute.name if urn == resource_type.schema.id else f"{urn}:{attribute.name}"
@@ -101,8 +95,9 @@ def attribute_path(resource_type: ResourceType, urn: str, attribute: Attribute, 
 
 
 def coerce_value(attribute: Attribute, value: Any, *, path: str | None = None) -> Any:
-    """The value as stored: type-checked, sub-attribute names canonical, unknown and readOnly
-    sub-attributes and unassigned values dropped. Raises InvalidValue naming `path`."""
+    """The value as stored: type-checked, sub-attribute names canonical, readOnly sub-attributes
+    and unassigned values dropped, values outside the schema kept as sent. Raises InvalidValue
+    naming `path`."""
     path = path or attribute.name
     if not attribute.multi_valued:
         return _coerce_single(attribute, value, path)
@@ -117,6 +112,8 @@ def coerce_value(attribute: Attribute, value: Any, *, path: str | None = None) -
 def _coerce_single(attribute: Attribute, value: Any, path: str) -> Any:
     if is_unassigned(value):
         return None
+    if attribute.type == AS_SENT:
+        return kept_value(value, path)
     if attribute.type == "boolean":
         boolean = entra.parse_boolean(value)
         if boolean is None:
@@ -137,8 +134,8 @@ def _coerce_complex(attribute: Attribute, value: Any, path: str) -> dict:
         raise InvalidValue(f"'{path}' must be an object, not {_show(value)}")
     result = {}
     for key, sub_value in value.items():
-        sub = attribute.sub(key)
-        if sub is None or sub.mutability == "readOnly":
+        sub = attribute.sub(key) or as_sent(key)
+        if sub.mutability == "readOnly":
             continue
         coerced = coerce_value(sub, sub_value, path=f"{path}.{sub.name}")
         if not is_unassigned(coerced):
@@ -158,9 +155,9 @@ def missing_required(document: dict, resource_type: ResourceType) -> str | None:
 
 
 def schemas_of(document: dict, resource_type: ResourceType) -> list[str]:
-    # RFC 7643 §3: the core schema plus every extension the resource has values for.
-    return [resource_type.schema.id] + [extension.id for extension in resource_type.extensions
-                                        if extension.id in document]
+    # RFC 7643 §3: the core schema plus every extension the resource has values for, known or not.
+    return ([resource_type.schema.id] + [extension.id for extension in resource_type.extensions if extension.id in document]
+            + [key for key, value in document.items() if is_unknown_extension(resource_type, key, value)])
 
 
 def with_schemas(document: dict, resource_type: ResourceType) -> dict:
@@ -169,26 +166,33 @@ def with_schemas(document: dict, resource_type: ResourceType) -> dict:
 
 
 def _entries(body: dict, resource_type: ResourceType) -> Iterator[tuple[str, Attribute, Any]]:
-    # (schema URN, attribute, value) for every known attribute of a resource body (RFC 7643 §3):
-    # top-level keys name core and common attributes, an extension's attributes sit in an object
-    # under its URN. Unknown attributes and unknown schema URNs, such as the Microsoft ADSCIM URN in
-    # Entra's group create, are skipped (ENTRA.md §3.7, §11.5).
-    core = resource_type.schema.id
+    # (schema URN, attribute, value) for every attribute of a resource body (RFC 7643 §3): top-level
+    # keys name core and common attributes, an extension's attributes sit in an object under its
+    # URN. Attributes outside the schema, and extensions this server does not define, are kept as
+    # sent (unknown.py); a schema URN listed in "schemas" alone, such as the Microsoft ADSCIM URN in
+    # Entra's group create (ENTRA.md §3.7, §11.5), holds nothing.
     for key, value in body.items():
-        extension = find_extension(resource_type, key)
-        if extension is None:
-            try:
-                urn, attribute, _ = resource_type.resolve(AttrPath(core, key))
-            except InvalidPath:
-                continue
-            yield urn, attribute, value
-        elif isinstance(value, dict):
-            for name, sub_value in value.items():
-                attribute = extension.attribute(name)
-                if attribute is not None:
-                    yield extension.id, attribute, sub_value
-        elif value is not None:
-            raise InvalidValue(f"'{extension.id}' must be an object holding that extension's attributes")
+        urn = schema_key(resource_type, key, body)
+        if urn is None:
+            yield *resolve_as_sent(resource_type, _key_path(key), body)[:2], value
+            continue
+        if value is not None and not isinstance(value, dict):
+            raise InvalidValue(f"'{urn}' must be an object holding that schema's attributes")
+        for name, sub_value in (value or {}).items():
+            yield *resolve_as_sent(resource_type, AttrPath(urn, name), body)[:2], sub_value
+
+
+def _key_path(key: str) -> AttrPath:
+    # A top-level key names an attribute, perhaps URN-qualified (RFC 7644 §3.10); a dotted key is
+    # a name, not a path to a sub-attribute.
+    if is_urn(key.rpartition(":")[0]):
+        try:
+            path = parse_attr_path(key)
+        except InvalidPath:
+            path = None
+        if path is not None and path.sub is None:
+            return path
+    return AttrPath(None, key)
 
 
 def normalize(body: Any, resource_type: ResourceType) -> dict:

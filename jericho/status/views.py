@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from . import exports, insights, retention, data as status_data
 from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
+from ..scim.schema import GROUP, USER
+from ..scim.unknown import unknown_attributes
 from ..storage.models import ProvisioningEvent, utcnow
 from ..wizard.onboarding import work_email
 from .data import Cursor, GroupFilters, LogFilters, UserFilters
@@ -125,6 +127,7 @@ def user(scim_id: str):
         "status/user.html", detail=detail, user=detail.user,
         attributes=insights.attribute_rows(detail.user.document),
         enterprise=insights.enterprise_fields(detail.user.document),
+        unused=unknown_attributes(detail.user.document, USER),
     )
 
 
@@ -141,6 +144,7 @@ def group(scim_id: str):
     return render_template(
         "status/group.html", detail=detail, group=detail.group,
         attributes=insights.attribute_rows(detail.group.document),
+        unused=unknown_attributes(detail.group.document, GROUP),
     )
 
 

@@ -21,6 +21,8 @@ from ..storage.accounts import EMAIL_PATTERN, tokens_of
 from ..extensions import db
 from ..storage.models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User
 from ..api.views import tenant_url
+from ..scim.schema import USER
+from ..scim.unknown import unknown_attributes
 
 # Requests looked at for "are recent requests failing", and users for "is userName mapped right":
 # the latest ones, because they reflect the configuration in Entra as it is now.
@@ -86,6 +88,7 @@ class MappingReport:
     examined: int
     affected: int
     examples: tuple[MappingProblem, ...]
+    unused: tuple[str, ...] = ()  # attributes outside the schema that these users were sent with
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,8 @@ def mapping_report(users: list[tuple[str, str, dict[str, Any]]]) -> MappingRepor
         reason = user_name_problem(user_name, email)
         if reason:
             problems.append(MappingProblem(user_id, user_name, email, reason))
-    return MappingReport(len(users), len(problems), tuple(problems[:MAPPING_EXAMPLES]))
+    unused = dict.fromkeys(path for _, _, document in users for path in unknown_attributes(document, USER))
+    return MappingReport(len(users), len(problems), tuple(problems[:MAPPING_EXAMPLES]), tuple(unused))
 
 
 # --- The eight steps ------------------------------------------------------------------------------

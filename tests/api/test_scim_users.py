@@ -83,9 +83,17 @@ def test_malformed_json_is_400_invalid_syntax(scim):
     assert response.status_code == 400 and response.get_json()["scimType"] == "invalidSyntax"
 
 
-def test_unknown_schemas_and_attributes_do_not_fail(scim):
-    user = create(scim, schemas=["urn:example:unknown"], favouriteColour="teal")
-    assert "favouriteColour" not in user
+def test_attributes_outside_the_schema_are_kept_and_returned(scim):
+    contoso = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+    user = create(scim, schemas=["urn:example:unknown", contoso], favouriteColour="teal",
+                  **{contoso: {"costCenterCode": "4130"}})
+    assert user["favouriteColour"] == "teal" and user[contoso] == {"costCenterCode": "4130"}
+    assert user["schemas"][-1] == contoso
+    patch = {"Operations": [{"op": "replace", "path": f"{contoso}:costCenterCode", "value": "4140"},
+                            {"op": "remove", "path": "favouriteColour"}]}
+    patched = scim.patch(f"/Users/{user['id']}", json=patch).get_json()
+    assert patched[contoso] == {"costCenterCode": "4140"} and "favouriteColour" not in patched
+    assert scim.get(f"/Users/{user['id']}").get_json() == patched
 
 
 def test_plain_json_and_charset_are_accepted(scim):

@@ -322,8 +322,8 @@ def test_bad_member_operations(operation, error):
         patch_group(operation)
 
 
-def test_members_on_a_user_are_an_unknown_attribute():
-    assert patch_user(op("add", "members", value=[{"value": "u1"}])) == AVA
+def test_members_on_a_user_are_an_attribute_outside_the_schema():
+    assert patch_user(op("add", "members", value=[{"value": "u1"}]))["members"] == [{"value": "u1"}]
 
 
 # --- RFC 7644 §3.5.2.1 add --------------------------------------------------------------------
@@ -509,18 +509,62 @@ def test_rfc7644_3_5_2_read_only_attributes_are_a_mutability_error(operation):
 
 # --- What is stored ---------------------------------------------------------------------------
 
+CONTOSO = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+
+
+@pytest.mark.parametrize(("operation", "kept"), [
+    (op("replace", "favouriteColour", value="blue"), {"favouriteColour": "blue"}),
+    (op("add", value={"favouriteColour": {"r": 0, "g": [128]}}), {"favouriteColour": {"r": 0, "g": [128]}}),
+    (op("add", f"{CONTOSO}:badge", value="42"), {CONTOSO: {"badge": "42"}}),
+    (op("add", value={f"{CONTOSO}:badge": "42"}), {CONTOSO: {"badge": "42"}}),
+    (op("add", value={CONTOSO: {"badge": "42"}}), {CONTOSO: {"badge": "42"}}),
+    (op("add", CONTOSO, value={"badge": "42"}), {CONTOSO: {"badge": "42"}}),
+    (op("add", f"{ENTERPRISE}:costCenterCode", value="4130"), {ENTERPRISE: {**AVA[ENTERPRISE], "costCenterCode": "4130"}}),
+    (op("replace", "name.nickname", value="x"), {"name": {**AVA["name"], "nickname": "x"}}),
+    (op("replace", "emails[type eq \"work\"].label", value="x"), {"emails": [{**AVA["emails"][0], "label": "x"}]}),
+])
+def test_attributes_outside_the_schema_are_kept_as_sent(operation, kept):
+    result = patch_user(operation)
+    assert result == {**AVA, **kept, "schemas": result["schemas"]}
+    assert result["schemas"] == AVA["schemas"] + ([CONTOSO] if CONTOSO in kept else [])
+
+
+def test_attributes_outside_the_schema_are_replaced_and_removed_whatever_their_case():
+    user = patch_user(op("add", value={"favouriteColour": "blue", CONTOSO: {"badge": "42"}}))
+    user = patch_user(op("replace", "FavouriteColour", value="teal"), op("replace", f"{CONTOSO.lower()}:Badge", value="7"),
+                      document=user)
+    assert user["favouriteColour"] == "teal" and user[CONTOSO] == {"badge": "7"}
+    assert patch_user(op("remove", "favouritecolour"), op("remove", CONTOSO), document=user) == AVA
+
+
+def nested(depth):
+    return "deep" if depth == 1 else [nested(depth - 1)]
+
+
+@pytest.mark.parametrize(("operation", "error"), [
+    (op("add", "favouriteColour[value eq \"x\"]", value="x"), InvalidPath),
+    (op("add", "title.length", value=7), InvalidPath),
+    (op("add", "favouriteColour", value=float("inf")), InvalidValue),
+    (op("add", "favouriteColour", value=nested(11)), InvalidValue),
+])
+def test_attributes_outside_the_schema_that_cannot_be_kept(operation, error):
+    with pytest.raises(error):
+        patch_user(operation)
+
+
+def test_an_extension_outside_the_schema_takes_an_object():
+    user = patch_user(op("add", CONTOSO, value={"badge": "42"}))
+    with pytest.raises(InvalidValue, match=CONTOSO):
+        patch_user(op("replace", CONTOSO, value="42"), document=user)
+
+
 @pytest.mark.parametrize("operation", [
-    op("replace", "favouriteColour", value="blue"),
-    op("add", "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User:badge", value="42"),
-    op("replace", "name.nickname", value="x"),
-    op("replace", "emails[type eq \"work\"].label", value="x"),
-    op("replace", value={"favouriteColour": "blue", "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User": {}}),
-    op("remove", "favouriteColour"),
     op("replace", "password", value="hunter2"),
     op("replace", value={"password": "hunter2"}),
+    op("replace", value={"favouriteColour": None, CONTOSO: {}}),
+    op("remove", "favouriteColour"),
 ])
-def test_entra_unknown_attributes_and_the_password_are_ignored(operation):
-    # ENTRA.md §11.2: what the server does not store must not fail the whole PATCH.
+def test_the_password_and_unassigned_values_are_not_stored(operation):
     assert patch_user(operation) == AVA
 
 

@@ -85,11 +85,32 @@ def test_rfc7643_2_2_read_only_attributes_are_ignored_on_input():
                         ENTERPRISE: {"manager": {"value": "m1"}}}
 
 
-def test_unknown_attributes_and_schema_urns_are_dropped_without_failing():
+CONTOSO = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+
+
+def test_attributes_and_extensions_outside_the_schema_are_kept_as_sent():
     document = user(favouriteColour="blue", name={"givenName": "Ava", "nickname": "A"},
-                    schemas=[USER_URN, "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"],
-                    **{"urn:ietf:params:scim:schemas:extension:Contoso:2.0:User": {"badge": 7}})
-    assert document == {"schemas": [USER_URN], "userName": "ava@contoso.com", "name": {"givenName": "Ava"}}
+                    emails=[{"value": "a@x", "label": "desk"}],
+                    schemas=[USER_URN, CONTOSO, "urn:example:listed-only"],
+                    **{CONTOSO: {"badge": 7, "office": {"floor": 3}}, ENTERPRISE: {"costCenterCode": "4130"},
+                       f"{ENTERPRISE}:division": "EMEA"})
+    assert document == {"schemas": [USER_URN, ENTERPRISE, CONTOSO], "userName": "ava@contoso.com",
+                        "favouriteColour": "blue", "name": {"givenName": "Ava", "nickname": "A"},
+                        "emails": [{"value": "a@x", "label": "desk"}],
+                        CONTOSO: {"badge": 7, "office": {"floor": 3}},
+                        ENTERPRISE: {"costCenterCode": "4130", "division": "EMEA"}}
+    assert to_resource(document, id="u1", resource_type=USER, created=CREATED, last_modified=CREATED, version=1,
+                       location="x")[CONTOSO] == {"badge": 7, "office": {"floor": 3}}
+
+
+@pytest.mark.parametrize("body", [
+    {"favouriteColour": float("nan")},
+    {CONTOSO: {"office": [[[[[[[[[[{"floor": 3}]]]]]]]]]]}},  # 11 levels: the list, then 10 more
+    {CONTOSO: "badge 7"},
+])
+def test_values_outside_the_schema_that_no_database_could_keep_are_invalid(body):
+    with pytest.raises(InvalidValue):
+        user(**body)
 
 
 def test_rfc7643_2_1_attribute_names_and_urns_are_case_insensitive():
