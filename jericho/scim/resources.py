@@ -270,25 +270,27 @@ def to_resource(document: dict, *, id: str, resource_type: ResourceType, created
     }
 
 
-# (schema URN, attribute name) -> the sub-attribute names selected, or None for the whole attribute.
+# (schema URN, attribute name) -> the sub-attribute names selected, or None for the whole
+# attribute; lower-cased, as attributes outside the schema are named as sent (RFC 7643 §2.1).
 _Selection = dict[tuple[str, str], set[str] | None]
 
 
 def _selection(paths: list[AttrPath], resource_type: ResourceType) -> _Selection:
     selection: _Selection = {}
     for path in paths:
-        try:
-            urn, attribute, sub = resource_type.resolve(path)
-        except InvalidPath:
-            continue  # RFC 7644 §3.4.2.5 defines no error for a name the server doesn't know
-        key = (urn, attribute.name)
+        urn, attribute, sub = resolve_as_sent(resource_type, path, {})
+        key = _selection_key(urn, attribute)
         if sub is None:
             selection[key] = None
         elif key not in selection:
-            selection[key] = {sub.name}
+            selection[key] = {sub.name.lower()}
         elif selection[key] is not None:
-            selection[key].add(sub.name)
+            selection[key].add(sub.name.lower())
     return selection
+
+
+def _selection_key(urn: str, attribute: Attribute) -> tuple[str, str]:
+    return urn.lower(), attribute.name.lower()
 
 
 def _only_subs(value: Any, keep: Callable[[str], bool]) -> Any:
@@ -312,14 +314,14 @@ def _project(key: tuple[str, str], attribute: Attribute, value: Any, requested: 
             return None
         wanted = requested[key]
         if wanted is not None:
-            value = _only_subs(value, lambda name: name in wanted)
+            value = _only_subs(value, lambda name: name.lower() in wanted)
     elif attribute.returned == "request":
         return None
     if key in excluded:
         unwanted = excluded[key]
         if unwanted is None:
             return None
-        value = _only_subs(value, lambda name: name not in unwanted)
+        value = _only_subs(value, lambda name: name.lower() not in unwanted)
     return value
 
 
@@ -332,7 +334,7 @@ def select_attributes(resource: dict, resource_type: ResourceType, *, attributes
     core = resource_type.schema.id
     result: dict = {}
     for urn, attribute, value in _entries(resource, resource_type):
-        projected = _project((urn, attribute.name), attribute, value, requested, dropped)
+        projected = _project(_selection_key(urn, attribute), attribute, value, requested, dropped)
         if not is_unassigned(projected):
             container = result if urn == core else result.setdefault(urn, {})
             container[attribute.name] = projected

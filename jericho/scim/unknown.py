@@ -81,20 +81,23 @@ def resolve_as_sent(resource_type: ResourceType, path: AttrPath, document: dict)
         return resource_type.resolve(path)
     except InvalidPath:
         pass
+    core = resource_type.schema.id
     try:
-        urn, attribute, _ = resource_type.resolve(AttrPath(path.schema, path.name))
+        urn, attribute, _ = resource_type.resolve(AttrPath(path.schema, path.name))  # a sub-attribute outside
     except InvalidPath:
-        core = resource_type.schema.id
-        if path.schema is None or path.schema.lower() == core.lower():
-            urn = core
+        if path.schema is None or is_defined(resource_type, path.schema):
+            urn = core if path.schema is None else (resource_type.extension(path.schema) or resource_type.schema).id
         else:
-            extension = resource_type.extension(path.schema)
-            urn = extension.id if extension else stored_name(document, path.schema)
-        container = document if urn == core else document.get(urn)
-        attribute = as_sent(stored_name(container, path.name))
-    container = document if urn == resource_type.schema.id else document.get(urn)
-    value = container.get(attribute.name) if isinstance(container, dict) else None
-    return urn, attribute, None if path.sub is None else as_sent(stored_name(value, path.sub))
+            urn = stored_name(document, path.schema)
+        attribute = as_sent(stored_name(_held(document, urn, core), path.name))
+    sub = None if path.sub is None else as_sent(stored_name(_held(document, urn, core).get(attribute.name), path.sub))
+    return urn, attribute, sub
+
+
+def _held(document: dict, urn: str, core: str) -> dict:
+    # The object holding a schema's attributes in a document, empty when it holds none.
+    container = document if urn == core else document.get(urn)
+    return container if isinstance(container, dict) else {}
 
 
 def unknown_attributes(document: dict, resource_type: ResourceType) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jericho.scim.errors import InvalidPath, InvalidSyntax, InvalidValue
-from jericho.scim.paths import AttrPath, parse_attr_list
+from jericho.scim.paths import AttrPath, parse_attr_list, parse_attr_path
 from jericho.scim.resources import (
     coerce_value,
     etag,
@@ -101,6 +101,24 @@ def test_attributes_and_extensions_outside_the_schema_are_kept_as_sent():
                         ENTERPRISE: {"costCenterCode": "4130", "division": "EMEA"}}
     assert to_resource(document, id="u1", resource_type=USER, created=CREATED, last_modified=CREATED, version=1,
                        location="x")[CONTOSO] == {"badge": 7, "office": {"floor": 3}}
+
+
+def test_attributes_outside_the_schema_are_selected_and_excluded_by_name():
+    resource = to_resource(user(favouriteColour="blue", name={"givenName": "Ava", "nickname": "A"},
+                                **{CONTOSO: {"badge": 7, "floor": 3}}),
+                           id="u1", resource_type=USER, created=CREATED, last_modified=CREATED, version=1, location="x")
+
+    def select(attributes=(), excluded=()):
+        return select_attributes(resource, USER, attributes=[parse_attr_path(text) for text in attributes],
+                                 excluded=[parse_attr_path(text) for text in excluded])
+
+    assert select()["favouriteColour"] == "blue"
+    assert select(["FavouriteColour", f"{CONTOSO}:badge", "name.nickname"]) == {
+        "schemas": resource["schemas"], "id": "u1", "favouriteColour": "blue", "name": {"nickname": "A"},
+        CONTOSO: {"badge": 7}}
+    excluded = select(excluded=["favouritecolour", f"{CONTOSO}:floor", "name.nickName"])
+    assert "favouriteColour" not in excluded and excluded[CONTOSO] == {"badge": 7}
+    assert excluded["name"] == {"givenName": "Ava"}
 
 
 @pytest.mark.parametrize("body", [

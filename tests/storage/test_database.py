@@ -55,7 +55,7 @@ def test_a_write_commits(app):
 
 # -- deadlines (the SCIM API sets one per request) -------------------------------------------------
 
-DEADLINE_SECONDS = 2
+DEADLINE_SECONDS = 3
 
 
 @pytest.fixture
