@@ -9,9 +9,10 @@ wrote in between — the classic source of "database is locked".
 Deadlines: once `limit_statements` has set one for this thread's work (the SCIM API does, per
 request), a statement still running when it passes is stopped and raises StatementTimeout; the
 transaction is then rolled back whole, by `writes` or at the end of the request. PostgreSQL stops
-it with a `statement_timeout` of the time left when each transaction begins; SQLite with a progress
-handler that looks at the clock every few thousand instructions. Work without a deadline (admin
-pages, the CLI, migrations, the provisioning log's writer) is never stopped.
+it with a `statement_timeout` of the time left when each transaction begins; SQLite with a
+progress handler that looks at the clock every SQLITE_PROGRESS_INSTRUCTIONS instructions. Work
+without a deadline (admin pages, the CLI, migrations, the provisioning log's writer) is never
+stopped.
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def _begin_postgresql_transaction(connection) -> None:
 
 def _raise_statement_timeout(context) -> None:
     error = context.original_exception
-    stopped = (isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT
+    stopped = ((isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT)
                or getattr(error, "sqlstate", None) == QUERY_CANCELED)
     if stopped and _deadline.get() is not None:
         raise StatementTimeout("a statement ran past the deadline of its request") from error
