@@ -6,6 +6,8 @@ Every function that yields `Request`s is a builder for `load.Clients.run`.
 """
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 from typing import Iterable, Iterator
 from urllib.parse import quote_plus
@@ -30,6 +32,10 @@ def user_name(index: int) -> str:
 
 def probe_user_name(index: int) -> str:
     return f"Probe{index}.Bench@contoso.com"
+
+
+def neighbour_user_name(index: int) -> str:
+    return f"User{index}.Bench@fabrikam.com"
 
 
 def group_name(index: int) -> str:
@@ -148,6 +154,29 @@ def incremental(changes: list[tuple]) -> Iterator[Request]:
 def lookups(names: list[str]) -> Iterator[Request]:
     for name in names:
         yield user_lookup(name)
+
+
+def expensive_filter(cost: int, document_cost: int) -> str:
+    """Departments that nobody is in: a read of every user's stored document per comparison, as
+    many as `cost` allows, among the dearest filters within it."""
+    return " or ".join(f'{ENTERPRISE}:department eq "None {number}"' for number in range(cost // document_cost))
+
+
+def expensive_search(text: str) -> Request:
+    # A 503 is the request's deadline (SCIM_DATABASE_TIMEOUT_SECONDS).
+    return Request("expensive_filter", "GET", f"{SCIM}/Users?filter={quote_plus(text)}", expect=(200, 503))
+
+
+def paced(requests: list[Request], per_second: float, seconds: float) -> Iterator[Request]:
+    """`requests` over and over at `per_second` for `seconds`; when answers are slower than that,
+    the next request is sent as soon as the last is answered."""
+    started = time.monotonic()
+    for number in itertools.count():
+        due = started + number / per_second
+        if due - started >= seconds:
+            return
+        time.sleep(max(due - time.monotonic(), 0))
+        yield requests[number % len(requests)]
 
 
 def floor_inserts(prefix: str, count: int, lookup_first: bool = False) -> Iterator[Request]:

@@ -48,6 +48,16 @@ MEANING = {
     "filter_p95_ratio_to_floor": "filter_p95_ms / floor_lookup_p95_ms",
     "framework_lookup_p95_ms": "framework: the same lookups in Flask and Flask-SQLAlchemy doing nothing else (8 clients, in turns)",
     "framework_lookup_p95_ratio_to_floor": "framework_lookup_p95_ms / floor_lookup_p95_ms: the framework's share of the filter target",
+    "neighbour_lookup_p50_ms": "median userName eq lookup of a second organization, paced, alone (one client)",
+    "neighbour_lookup_p95_ms": "95th percentile of the same",
+    "neighbour_lookup_loaded_p50_ms": "the same lookups while the first organization sends expensive filters within the "
+                                      "cost budget (see the noisy neighbour under Run)",
+    "neighbour_lookup_loaded_p95_ms": "95th percentile of the same",
+    "noisy_neighbour_p50_ratio": "neighbour_lookup_loaded_p50_ms / neighbour_lookup_p50_ms",
+    "noisy_neighbour_p95_ratio": "neighbour_lookup_loaded_p95_ms / neighbour_lookup_p95_ms",
+    "expensive_filter_p50_ms": "median time of the expensive filters answered in full",
+    "expensive_filters_stopped": "expensive filters stopped at their deadline (SCIM_DATABASE_TIMEOUT_SECONDS), "
+                                 "answered 503",
     "group_get_no_members_small_ms": "median GET /Groups/{id}?excludedAttributes=members, 10 members",
     "group_get_no_members_large_ms": "the same for the group of every user",
     "group_get_no_members_flatness": "large / small",

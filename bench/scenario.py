@@ -12,13 +12,14 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from jericho import config as jericho_config
+from jericho.scim.filter_cost import DOCUMENT_COST
 
 from bench import BenchError, admin, entra, floor
 from bench.load import Clients, Connection, Outcome, Request, deal, median, percentile
@@ -46,6 +47,14 @@ APP = "jericho:create_app({'RATE_LIMIT_TOKEN_PER_SECOND': 1000000, 'RATE_LIMIT_T
 # Users 0..99 belong to the 100-member group; the incremental cycle leaves them alone.
 SMALL_GROUP = 100
 TINY_GROUP = 10
+# The noisy neighbour: a second organization's userName lookups, paced, alone and then while this
+# one sends filters as expensive as the default cost budget allows, eight a second from several
+# clients (the rate at which such filters stalled other organizations before the budget).
+NEIGHBOUR = "Fabrikam"
+NEIGHBOUR_USERS = 100
+NEIGHBOUR_LOOKUPS_PER_SECOND = 20
+EXPENSIVE_PER_SECOND = 8
+EXPENSIVE_CLIENTS = 4
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ def run(options: Options) -> Report:
         env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
         flask_cli(env, "init")  # as `make run` does before gunicorn starts
         token = flask_cli(env, "token", "create", "--org", ORGANIZATION, "--label", "benchmark").strip()
+        neighbour_token = flask_cli(env, "token", "create", "--org", NEIGHBOUR, "--label", "benchmark").strip()
         pages, password = _admin_pages(env, report)
         clients = stack.enter_context(Clients(options.clients, deadline))
         # The app's environment too: gunicorn.conf.py's start hook reads the app's database.
@@ -130,8 +140,8 @@ def run(options: Options) -> Report:
         app_server = stack.enter_context(Gunicorn(APP, env=env, log_path=options.out / "app.log"))
         report.facts["gunicorn workers"] = str(app_server.workers)
         report.facts["app"] = f"gunicorn --config gunicorn.conf.py \"{APP}\""
-        Benchmark(options, report, clients, floor_server, framework_server, app_server, url, token, pages,
-                  password).run()
+        Benchmark(options, report, clients, floor_server, framework_server, app_server, url, token, neighbour_token,
+                  pages, password).run()
     return report
 
 
@@ -150,12 +160,13 @@ def _admin_pages(env: dict[str, str], report: Report) -> tuple[dict[str, str] | 
 
 class Benchmark:
     def __init__(self, options: Options, report: Report, clients: Clients, floor_server: Gunicorn,
-                 framework_server: Gunicorn, app_server: Gunicorn, url: str, token: str,
+                 framework_server: Gunicorn, app_server: Gunicorn, url: str, token: str, neighbour_token: str,
                  pages: dict[str, str] | None, password: str) -> None:
         self.options, self.report, self.clients = options, report, clients
         self.floor, self.framework, self.app, self.url = floor_server, framework_server, app_server, url
         self.pages, self.password = pages, password
         self.scim = {"Authorization": f"Bearer {token}"}
+        self.neighbour = {"Authorization": f"Bearer {neighbour_token}"}
         self.connection = Connection(app_server.port, self.scim)
         self.browser: admin.Browser | None = None  # signed in to the admin pages
         self.user_ids: list[str] = []
@@ -201,6 +212,7 @@ class Benchmark:
         self.incremental_cycle()
         self.report.add("db_bytes_per_user", self.database_bytes() / n, "B")
         self.lookups()
+        self.noisy_neighbour()
         self.flatness()
         self.admin_pages()
         self.report.add("rss_growth_mb", self.worker_rss_mb() - rss_baseline, "MB")
@@ -277,6 +289,38 @@ class Benchmark:
         self.report.add("framework_lookup_p95_ms", framework_p95, "ms")
         self.report.ratio("framework_lookup_p95_ratio_to_floor", framework_p95, floor_p95)
 
+    def noisy_neighbour(self) -> None:
+        """How much one organization can slow another: the neighbour's lookups alone, then while
+        this organization sends expensive filters within the cost budget."""
+        seconds = min(max(self.options.samples / 200, 3), 20)
+        progress(f"noisy neighbour: {NEIGHBOUR}'s lookups alone, then beside expensive filters, {seconds:.0f} s each")
+        users = [(number, entra.neighbour_user_name(number), number) for number in range(NEIGHBOUR_USERS)]
+        self.clients.run(self.app.port, entra.user_creates, deal(users, self.options.clients), headers=self.neighbour)
+        lookups = [replace(entra.user_lookup(name, "neighbour_lookup"), headers=self.neighbour) for _, name, _ in users]
+        random.Random(13).shuffle(lookups)
+        neighbour = (lookups, NEIGHBOUR_LOOKUPS_PER_SECOND, seconds)
+        text = entra.expensive_filter(jericho_config.SCIM_MAX_FILTER_COST, DOCUMENT_COST)
+        noisy = [([entra.expensive_search(text)], EXPENSIVE_PER_SECOND / EXPENSIVE_CLIENTS, seconds)] * EXPENSIVE_CLIENTS
+        alone = self.phase(entra.paced, [neighbour]).latencies["neighbour_lookup"]
+        beside = self.phase(entra.paced, [neighbour, *noisy])
+        loaded = beside.latencies["neighbour_lookup"]
+        self.report.facts["noisy neighbour"] = (
+            f"{NEIGHBOUR} ({NEIGHBOUR_USERS} users) looks up userNames at {NEIGHBOUR_LOOKUPS_PER_SECOND}/s for"
+            f" {seconds:.0f} s alone, then while {ORGANIZATION} sends {EXPENSIVE_PER_SECOND}/s of `{text}`"
+            f" (cost {jericho_config.SCIM_MAX_FILTER_COST}) from {EXPENSIVE_CLIENTS} clients")
+        self.report.add("neighbour_lookup_p50_ms", median(alone), "ms")
+        self.report.add("neighbour_lookup_p95_ms", percentile(alone, 95), "ms")
+        self.report.add("neighbour_lookup_loaded_p50_ms", median(loaded), "ms")
+        self.report.add("neighbour_lookup_loaded_p95_ms", percentile(loaded, 95), "ms")
+        self.report.ratio("noisy_neighbour_p50_ratio", median(loaded), median(alone))
+        self.report.ratio("noisy_neighbour_p95_ratio", percentile(loaded, 95), percentile(alone, 95))
+        answered = beside.latencies.get("expensive_filter")
+        if answered:
+            self.report.add("expensive_filter_p50_ms", median(answered), "ms")
+        else:
+            self.report.missing("expensive_filter_p50_ms", "every one ran past its deadline")
+        self.report.add("expensive_filters_stopped", len(beside.latencies.get("expensive_filter_503", [])), "requests")
+
     def flatness(self) -> None:
         """One request at a time, the same request against a small group and the group of every
         user, alternately; medians of `repeat` tries."""
@@ -330,7 +374,7 @@ class Benchmark:
 
     def send(self, request: Request, connection: Connection | None = None) -> float:
         response = (connection or self.connection).run(request)
-        if response.status != request.expect:
+        if response.status not in request.expected():
             raise BenchError(f"{request.method} {request.path} -> {response.status} {response.body[:300]!r}")
         return response.ms
 

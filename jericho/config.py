@@ -30,6 +30,18 @@ SCIM_MAX_PAGE_SIZE = 1000
 SCIM_MAX_FILTER_LENGTH = 4096
 SCIM_MAX_MEMBERS_PER_REQUEST = 10000
 
+# Most a filter may ask of the database before answering 400 invalidFilter (jericho/scim/filter_cost.py):
+# a comparison costs 1 on an indexed attribute (userName, externalId, id, displayName...), 2 on
+# emails.value, emails.type, groups or members, 4 on another single-valued attribute, 8 on another
+# multi-valued one; a [...] filter as a comparison on its attribute plus 1 per comparison in it.
+# Entra's lookups cost 1 to 4.
+SCIM_MAX_FILTER_COST = 12
+
+# Most seconds of database time one /scim_v2 request may take (0: no limit). Past it, the statement
+# is stopped, the request's changes are rolled back, and the client is answered 503 with Retry-After.
+# Admin pages, the CLI and migrations have no such limit.
+SCIM_DATABASE_TIMEOUT_SECONDS = 5
+
 # Rate limits under /scim_v2, shared by every server process (jericho/rate_limits.py): a sustained
 # rate in requests per second, plus a burst that may come at once. Beyond: 429 with Retry-After.
 # A rate of 0 turns a limit off. Per SCIM token: Entra needs at least 25 requests per second

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, json, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .scim.errors import ScimError, TooManyRequests
+from .scim.errors import RetryLater, ScimError
 from .urls import is_scim_request
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -23,7 +23,7 @@ def scim_error_response(error: ScimError) -> Response:
     response = Response(json.dumps(error.to_dict()), status=error.status, mimetype=SCIM_CONTENT_TYPE)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
-    if isinstance(error, TooManyRequests) and error.retry_after is not None:
+    if isinstance(error, RetryLater) and error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Rule
 
-from jericho.urls import SCIM_PREFIX
 from jericho.extensions import db
 from jericho.storage.models import ProvisioningEvent, ScimToken
+from jericho.urls import SCIM_PREFIX
+
 from status_helpers import provision_group, provision_user
 
 ANSWERS = {200, 302, 400, 404}

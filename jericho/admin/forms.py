@@ -3,24 +3,9 @@ NUL characters in every field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    EmailField,
-    IntegerField,
-    PasswordField,
-    RadioField,
-    StringField,
-    SubmitField,
-)
+from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    EqualTo,
-    InputRequired,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..providers import PROVIDERS
 from ..scim.document import EMAIL_PATTERN

@@ -1,11 +1,12 @@
-"""/scim_v2: the SCIM 2.0 service provider, with its bearer authentication, rate limits and
-provisioning log."""
+"""/scim_v2: the SCIM 2.0 service provider, with its bearer authentication, rate limits, time
+limits and provisioning log."""
 from flask import Flask
 
-from . import provisioning_log, rate_limits, views
+from . import provisioning_log, rate_limits, time_limits, views
 
 
 def init_app(app: Flask) -> None:
     provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
+    time_limits.init_app(app)  # before views, whose authentication it bounds
     rate_limits.init_app(app)
     views.init_app(app)

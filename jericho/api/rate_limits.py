@@ -33,10 +33,10 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..storage.database import writes
 from ..extensions import db
-from ..storage.models import RateLimit
 from ..scim.errors import TooManyRequests
+from ..storage.database import writes
+from ..storage.models import RateLimit
 
 LEASE_SHARE_OF_BURST = 20
 LEASE_SECONDS = 1.0

@@ -42,6 +42,7 @@ class MappingReport:
     examined: int
     affected: int
     examples: tuple[MappingProblem, ...]
+    unused: tuple[str, ...] = ()  # attributes outside the schema that these users were sent with
 
 
 @dataclass(frozen=True)

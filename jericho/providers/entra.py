@@ -8,8 +8,17 @@ from datetime import datetime
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
 from .base import (
-    ENTRA_KEY, Evidence, Provider, State, Step, active_tokens_words, connection_test_state, failing_requests,
-    failing_users, last_request_time, revoked_tokens,
+    ENTRA_KEY,
+    Evidence,
+    Provider,
+    State,
+    Step,
+    active_tokens_words,
+    connection_test_state,
+    failing_requests,
+    failing_users,
+    last_request_time,
+    revoked_tokens,
 )
 from .base import refusal_words as _refusal_words
 

@@ -13,8 +13,18 @@ from datetime import datetime
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
 from .base import (
-    OKTA_KEY, Evidence, Provider, Reason, State, Step, active_tokens_words, connection_test_state, failing_requests,
-    failing_users, last_request_time, revoked_tokens,
+    OKTA_KEY,
+    Evidence,
+    Provider,
+    Reason,
+    State,
+    Step,
+    active_tokens_words,
+    connection_test_state,
+    failing_requests,
+    failing_users,
+    last_request_time,
+    revoked_tokens,
 )
 from .base import refusal_words as _refusal_words
 

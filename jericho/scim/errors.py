@@ -98,12 +98,17 @@ class UnsupportedMediaType(ScimError):
     status = 415
 
 
-class TooManyRequests(ScimError):
-    status = 429
+class RetryLater(ScimError):
+    """An error the client should retry after `retry_after` seconds, sent as Retry-After
+    (RFC 9110 §10.2.3)."""
 
     def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
-        self.retry_after = retry_after  # seconds, sent as Retry-After (RFC 6585 §4)
+        self.retry_after = retry_after
+
+
+class TooManyRequests(RetryLater):
+    status = 429  # RFC 6585 §4
 
 
 class InternalError(ScimError):
@@ -112,3 +117,7 @@ class InternalError(ScimError):
 
 class NotSupported(ScimError):
     status = 501
+
+
+class ServiceUnavailable(RetryLater):
+    status = 503  # RFC 9110 §15.6.4

@@ -20,7 +20,6 @@ from .resources import (
     check_message_schemas,
     coerce_value,
     field,
-    find_extension,
     is_stored,
     is_unassigned,
     member_ids,
@@ -28,6 +27,7 @@ from .resources import (
     with_schemas,
 )
 from .schema import PATCH_OP_URN, Attribute, ResourceType
+from .unknown import as_sent, is_defined, resolve_as_sent, schema_key
 
 ADD, REPLACE, REMOVE = "add", "replace", "remove"
 
@@ -92,7 +92,7 @@ def apply_patch(document: dict, operations: list[PatchOperation], resource_type:
         if operation.path is None:
             patcher.apply_object(operation.op, operation.value)
         else:
-            patcher.apply(operation.op, operation.path, operation.value)
+            patcher.apply_path(operation.op, operation.path, operation.value)
     missing = missing_required(patcher.document, resource_type)
     if missing is not None:
         # RFC 7644 §3.5.2.2: a required attribute that becomes unassigned is a "mutability" error.
@@ -111,28 +111,44 @@ class _Patcher:
     def apply_object(self, op: str, value: dict) -> None:
         # RFC 7644 §3.5.2.1, §3.5.2.3 without "path": the value holds attributes of the resource.
         # aadOptscim062020 keys them by attribute path, "name.givenName" or URN-qualified (ENTRA.md
-        # §3.4, §8 #11); an extension URN as key holds an object of that extension's attributes.
+        # §3.4, §8 #11); a schema's URN as key holds an object of that schema's attributes.
         for key, item in value.items():
-            extension = find_extension(self.resource_type, key)
-            if extension is None:
+            urn = self._schema(key, item)
+            if urn is None:
                 self.apply(op, parse_patch_path(key), item)
-            elif item is None:
-                self.document.pop(extension.id, None)
             elif isinstance(item, dict):
                 for name, sub_value in item.items():
-                    self.apply(op, parse_patch_path(f"{extension.id}:{name}"), sub_value)
+                    self.apply(op, parse_patch_path(f"{urn}:{name}"), sub_value)
+            elif item is None and urn != self.resource_type.schema.id:
+                self.document.pop(urn, None)
             else:
-                raise InvalidValue(f"'{extension.id}' must be an object holding that extension's attributes")
+                raise InvalidValue(f"'{urn}' must be an object holding that schema's attributes")
+
+    def apply_path(self, op: str, path: PatchPath, value: Any) -> None:
+        whole = path.value_filter is None and path.attr.sub is None and path.attr.schema is not None
+        urn = self._schema(str(path.attr), value) if whole else None
+        if urn is None:
+            self.apply(op, path, value)
+        else:
+            # RFC 7644 §3.5.2: a path may be an extension's URN, its value an object of that
+            # extension's attributes: add and replace set those it names (§3.5.2.1, §3.5.2.3),
+            # remove unassigns them all (§3.5.2.2).
+            self.apply_object(op, {urn: None if op == REMOVE else value})
+
+    def _schema(self, key: str, value: Any) -> str | None:
+        urn = schema_key(self.resource_type, key, self.document)
+        if urn is None or isinstance(value, dict) or urn in self.document or is_defined(self.resource_type, urn):
+            return urn
+        # aadOptscim062020 keys path-less values by attribute path: with a value other than an
+        # object, `urn:...:Contoso:2.0:User:badge` is an attribute of an extension not stored yet.
+        return None
 
     def apply(self, op: str, path: PatchPath, value: Any) -> None:
-        try:
-            urn, attribute, sub = self.resource_type.resolve(path.attr)
-        except InvalidPath:
-            return  # ENTRA.md §11.2: an attribute this server does not keep is ignored, not a failed PATCH
-        if path.sub is not None:
-            sub = attribute.sub(path.sub)
-            if sub is None:
-                return
+        # Attributes outside the schema are kept as sent, never dropped (unknown.py).
+        urn, attribute, sub = resolve_as_sent(self.resource_type, path.attr, self.document)
+        core = self.resource_type.schema.id
+        if path.sub is not None:  # after a filter: `emails[type eq "work"].value`
+            sub = attribute.sub(path.sub) or as_sent(path.sub)
         where = attribute_path(self.resource_type, urn, attribute, sub)
         if attribute == MEMBERS:
             self.member_changes.append(_member_change(op, path, sub, value, where))
@@ -144,8 +160,9 @@ class _Patcher:
             return
         if path.value_filter is not None and not attribute.multi_valued:
             raise InvalidPath(f"'{where}' is single-valued, so it takes no [filter]")
-        core = self.resource_type.schema.id
         container = self.document if urn == core else self.document.setdefault(urn, {})
+        if sub is not None and not attribute.multi_valued and not isinstance(container.get(attribute.name, {}), dict):
+            raise InvalidPath(f"'{where}': '{attribute.name}' has no sub-attributes")
         if attribute.multi_valued and (path.value_filter is not None or sub is not None):
             _patch_elements(op, container, attribute, path.value_filter, sub, value, where)
         elif sub is not None:

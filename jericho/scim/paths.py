@@ -38,6 +38,10 @@ def parse_attr_path(text: str) -> AttrPath:
     return AttrPath(schema or None, match[1], match[2])
 
 
+def is_urn(text: str) -> bool:
+    return _URN.fullmatch(text) is not None
+
+
 def parse_attr_list(text: str | None) -> list[AttrPath]:
     # RFC 7644 §3.4.2.5: "attributes" / "excludedAttributes" are comma-separated attribute paths.
     if text is None:

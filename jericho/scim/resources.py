@@ -13,16 +13,9 @@ from typing import Any
 
 from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
-from .paths import AttrPath, parse_attr_path
-from .schema import (
-    ENTERPRISE_USER_SCHEMA,
-    GROUP_SCHEMA,
-    LIST_RESPONSE_URN,
-    SEARCH_REQUEST_URN,
-    Attribute,
-    ResourceType,
-    Schema,
-)
+from .paths import AttrPath, is_urn, parse_attr_path
+from .schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType
+from .unknown import AS_SENT, as_sent, is_unknown_extension, kept_value, resolve_as_sent, schema_key
 
 MEMBERS = GROUP_SCHEMA.attribute("members")
 MANAGER = ENTERPRISE_USER_SCHEMA.attribute("manager")
@@ -88,12 +81,6 @@ def is_stored(attribute: Attribute) -> bool:
             and attribute.name != "schemas" and attribute != MEMBERS)
 
 
-def find_extension(resource_type: ResourceType, key: str) -> Schema | None:
-    # RFC 7643 §2.1: schema URNs compare case-insensitively.
-    folded = key.lower()
-    return next((extension for extension in resource_type.extensions if extension.id.lower() == folded), None)
-
-
 def attribute_path(resource_type: ResourceType, urn: str, attribute: Attribute, sub: Attribute | None = None) -> str:
     # The attribute's name as an error message shows it: URN-qualified outside the core schema.
     text = attribute.name if urn == resource_type.schema.id else f"{urn}:{attribute.name}"
@@ -101,8 +88,9 @@ def attribute_path(resource_type: ResourceType, urn: str, attribute: Attribute, 
 
 
 def coerce_value(attribute: Attribute, value: Any, *, path: str | None = None) -> Any:
-    """The value as stored: type-checked, sub-attribute names canonical, unknown and readOnly
-    sub-attributes and unassigned values dropped. Raises InvalidValue naming `path`."""
+    """The value as stored: type-checked, sub-attribute names canonical, readOnly sub-attributes
+    and unassigned values dropped, values outside the schema kept as sent. Raises InvalidValue
+    naming `path`."""
     path = path or attribute.name
     if not attribute.multi_valued:
         return _coerce_single(attribute, value, path)
@@ -117,6 +105,8 @@ def coerce_value(attribute: Attribute, value: Any, *, path: str | None = None) -
 def _coerce_single(attribute: Attribute, value: Any, path: str) -> Any:
     if is_unassigned(value):
         return None
+    if attribute.type == AS_SENT:
+        return kept_value(value, path)
     if attribute.type == "boolean":
         boolean = entra.parse_boolean(value)
         if boolean is None:
@@ -137,8 +127,8 @@ def _coerce_complex(attribute: Attribute, value: Any, path: str) -> dict:
         raise InvalidValue(f"'{path}' must be an object, not {_show(value)}")
     result = {}
     for key, sub_value in value.items():
-        sub = attribute.sub(key)
-        if sub is None or sub.mutability == "readOnly":
+        sub = attribute.sub(key) or as_sent(key)
+        if sub.mutability == "readOnly":
             continue
         coerced = coerce_value(sub, sub_value, path=f"{path}.{sub.name}")
         if not is_unassigned(coerced):
@@ -158,9 +148,9 @@ def missing_required(document: dict, resource_type: ResourceType) -> str | None:
 
 
 def schemas_of(document: dict, resource_type: ResourceType) -> list[str]:
-    # RFC 7643 §3: the core schema plus every extension the resource has values for.
-    return [resource_type.schema.id] + [extension.id for extension in resource_type.extensions
-                                        if extension.id in document]
+    # RFC 7643 §3: the core schema plus every extension the resource has values for, known or not.
+    return ([resource_type.schema.id] + [extension.id for extension in resource_type.extensions if extension.id in document]
+            + [key for key, value in document.items() if is_unknown_extension(resource_type, key, value)])
 
 
 def with_schemas(document: dict, resource_type: ResourceType) -> dict:
@@ -169,26 +159,33 @@ def with_schemas(document: dict, resource_type: ResourceType) -> dict:
 
 
 def _entries(body: dict, resource_type: ResourceType) -> Iterator[tuple[str, Attribute, Any]]:
-    # (schema URN, attribute, value) for every known attribute of a resource body (RFC 7643 §3):
-    # top-level keys name core and common attributes, an extension's attributes sit in an object
-    # under its URN. Unknown attributes and unknown schema URNs, such as the Microsoft ADSCIM URN in
-    # Entra's group create, are skipped (ENTRA.md §3.7, §11.5).
-    core = resource_type.schema.id
+    # (schema URN, attribute, value) for every attribute of a resource body (RFC 7643 §3): top-level
+    # keys name core and common attributes, an extension's attributes sit in an object under its
+    # URN. Attributes outside the schema, and extensions this server does not define, are kept as
+    # sent (unknown.py); a schema URN listed in "schemas" alone, such as the Microsoft ADSCIM URN in
+    # Entra's group create (ENTRA.md §3.7, §11.5), holds nothing.
     for key, value in body.items():
-        extension = find_extension(resource_type, key)
-        if extension is None:
-            try:
-                urn, attribute, _ = resource_type.resolve(AttrPath(core, key))
-            except InvalidPath:
-                continue
-            yield urn, attribute, value
-        elif isinstance(value, dict):
-            for name, sub_value in value.items():
-                attribute = extension.attribute(name)
-                if attribute is not None:
-                    yield extension.id, attribute, sub_value
-        elif value is not None:
-            raise InvalidValue(f"'{extension.id}' must be an object holding that extension's attributes")
+        urn = schema_key(resource_type, key, body)
+        if urn is None:
+            yield *resolve_as_sent(resource_type, _key_path(key), body)[:2], value
+            continue
+        if value is not None and not isinstance(value, dict):
+            raise InvalidValue(f"'{urn}' must be an object holding that schema's attributes")
+        for name, sub_value in (value or {}).items():
+            yield *resolve_as_sent(resource_type, AttrPath(urn, name), body)[:2], sub_value
+
+
+def _key_path(key: str) -> AttrPath:
+    # A top-level key names an attribute, perhaps URN-qualified (RFC 7644 §3.10); a dotted key is
+    # a name, not a path to a sub-attribute.
+    if is_urn(key.rpartition(":")[0]):
+        try:
+            path = parse_attr_path(key)
+        except InvalidPath:
+            path = None
+        if path is not None and path.sub is None:
+            return path
+    return AttrPath(None, key)
 
 
 def normalize(body: Any, resource_type: ResourceType) -> dict:
@@ -226,9 +223,16 @@ def member_ids(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def members_of(body: dict) -> list[str] | None:
-    value = field(body, "members", ABSENT)
-    return None if value is ABSENT else list(member_ids(value))
+def members_of(body: dict) -> list[str]:
+    """The member ids of a POST or PUT group body (RFC 7644 §3.3, §3.5.1): none when `members` is
+    absent or null. The body is the whole resource, so `members` is an array (RFC 7643 §4.2); the
+    single object that PATCH accepts as a value (ENTRA.md §8 #3) is refused here."""
+    value = field(body, "members")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidValue(f"\"members\" must be an array of {{\"value\": id}} objects, not {_show(value)}")
+    return list(member_ids(value))
 
 
 def etag(version: int) -> str:
@@ -259,25 +263,27 @@ def to_resource(document: dict, *, id: str, resource_type: ResourceType, created
     }
 
 
-# (schema URN, attribute name) -> the sub-attribute names selected, or None for the whole attribute.
+# (schema URN, attribute name) -> the sub-attribute names selected, or None for the whole
+# attribute; lower-cased, as attributes outside the schema are named as sent (RFC 7643 §2.1).
 _Selection = dict[tuple[str, str], set[str] | None]
 
 
 def _selection(paths: list[AttrPath], resource_type: ResourceType) -> _Selection:
     selection: _Selection = {}
     for path in paths:
-        try:
-            urn, attribute, sub = resource_type.resolve(path)
-        except InvalidPath:
-            continue  # RFC 7644 §3.4.2.5 defines no error for a name the server doesn't know
-        key = (urn, attribute.name)
+        urn, attribute, sub = resolve_as_sent(resource_type, path, {})
+        key = _selection_key(urn, attribute)
         if sub is None:
             selection[key] = None
         elif key not in selection:
-            selection[key] = {sub.name}
+            selection[key] = {sub.name.lower()}
         elif selection[key] is not None:
-            selection[key].add(sub.name)
+            selection[key].add(sub.name.lower())
     return selection
+
+
+def _selection_key(urn: str, attribute: Attribute) -> tuple[str, str]:
+    return urn.lower(), attribute.name.lower()
 
 
 def _only_subs(value: Any, keep: Callable[[str], bool]) -> Any:
@@ -301,14 +307,14 @@ def _project(key: tuple[str, str], attribute: Attribute, value: Any, requested: 
             return None
         wanted = requested[key]
         if wanted is not None:
-            value = _only_subs(value, lambda name: name in wanted)
+            value = _only_subs(value, lambda name: name.lower() in wanted)
     elif attribute.returned == "request":
         return None
     if key in excluded:
         unwanted = excluded[key]
         if unwanted is None:
             return None
-        value = _only_subs(value, lambda name: name not in unwanted)
+        value = _only_subs(value, lambda name: name.lower() not in unwanted)
     return value
 
 
@@ -321,7 +327,7 @@ def select_attributes(resource: dict, resource_type: ResourceType, *, attributes
     core = resource_type.schema.id
     result: dict = {}
     for urn, attribute, value in _entries(resource, resource_type):
-        projected = _project((urn, attribute.name), attribute, value, requested, dropped)
+        projected = _project(_selection_key(urn, attribute), attribute, value, requested, dropped)
         if not is_unassigned(projected):
             container = result if urn == core else result.setdefault(urn, {})
             container[attribute.name] = projected

@@ -225,6 +225,10 @@ class ResourceType:
                 f"unknown attribute '{path}': '{attribute.name}' has no sub-attribute '{path.sub}'")
         return urn, attribute, sub
 
+    def extension(self, urn: str) -> Schema | None:
+        # RFC 7643 §2.1: schema URNs compare case-insensitively.
+        return next((extension for extension in self.extensions if extension.id.lower() == urn.lower()), None)
+
     def _scopes(self, urn: str | None) -> list[tuple[str, dict[str, Attribute]]]:
         # Schema URNs compare case-insensitively (RFC 7643 §2.1).
         if urn is None:

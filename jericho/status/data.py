@@ -16,31 +16,12 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from flask import abort, current_app, g
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    and_,
-    bindparam,
-    exists,
-    func,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, literal_column, or_, select
 
 from ..extensions import db
 from ..scim.document import user_name_problem, work_email
 from ..storage.filters import with_ids
-from ..storage.models import (
-    Group,
-    Membership,
-    Organization,
-    ProvisioningEvent,
-    ScimToken,
-    User,
-    UserEmail,
-    utcnow,
-)
+from ..storage.models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User, UserEmail, utcnow
 from . import activity, insights
 from .activity import FAILED, cause_condition
 from .insights import (

@@ -20,11 +20,11 @@ from flask import Flask, Response, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 
-from . import activity
 from ..cli import jericho_cli, user_errors
-from ..storage.database import writes
 from ..extensions import db
+from ..storage.database import writes
 from ..storage.models import Organization, ProvisioningEvent, utcnow
+from . import activity
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,8 @@ from markupsafe import Markup
 from .. import text
 from ..providers import Provider, provider_of
 from ..scim import document
+from ..scim.schema import GROUP, USER
+from ..scim.unknown import unknown_attributes
 from ..storage.models import ProvisioningEvent, utcnow
 from . import data as status_data
 from . import exports, insights, retention
@@ -133,6 +135,7 @@ def user(scim_id: str):
         "status/user.html", detail=detail, user=detail.user,
         attributes=document.attribute_rows(detail.user.document),
         enterprise=document.enterprise_fields(detail.user.document),
+        unused=unknown_attributes(detail.user.document, USER),
     )
 
 
@@ -149,6 +152,7 @@ def group(scim_id: str):
     return render_template(
         "status/group.html", detail=detail, group=detail.group,
         attributes=document.attribute_rows(detail.group.document),
+        unused=unknown_attributes(detail.group.document, GROUP),
     )
 
 

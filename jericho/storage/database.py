@@ -1,15 +1,25 @@
-"""Database behaviour shared by every write: SQLite tuned for several server processes, and
-short write transactions that retry when another writer holds the database.
+"""Database behaviour shared by every write: SQLite tuned for several server processes, short
+write transactions that retry when another writer holds the database, and deadlines for requests.
 
 SQLite: WAL lets readers run beside the one writer; a busy timeout makes a writer wait for the
 lock instead of failing; and write transactions begin with `BEGIN IMMEDIATE`, because a deferred
 transaction that reads first and writes later fails at once (no waiting) when another process
 wrote in between — the classic source of "database is locked".
+
+Deadlines: once `limit_statements` has set one for this thread's work (the SCIM API does, per
+request), a statement still running when it passes is stopped and raises StatementTimeout; the
+transaction is then rolled back whole, by `writes` or at the end of the request. PostgreSQL stops
+it with a `statement_timeout` of the time left when each transaction begins; SQLite with a
+progress handler that looks at the clock every SQLITE_PROGRESS_INSTRUCTIONS instructions. Work
+without a deadline (admin pages, the CLI, migrations, the provisioning log's writer) is never
+stopped.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import math
+import sqlite3
 import time
 from contextvars import ContextVar
 from typing import Callable, ParamSpec, TypeVar
@@ -28,7 +38,13 @@ WRITE_ATTEMPTS = 4
 # database's advisory locks.
 ADVISORY_LOCK_SPACE = 0x4A455249
 
+# How often SQLite's progress handler looks at the clock: some tens of microseconds of work.
+SQLITE_PROGRESS_INSTRUCTIONS = 10_000
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
+
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
+_deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
+clock = time.monotonic  # tests set the time
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,7 +55,11 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", configure_sqlite_connection)
+        event.listen(engine, "connect", _watch_sqlite_deadline)
         event.listen(engine, "begin", _begin_sqlite_transaction)
+    else:
+        event.listen(engine, "begin", _begin_postgresql_transaction)
+    event.listen(engine, "handle_error", _raise_statement_timeout)
 
 
 def configure_sqlite_connection(dbapi_connection, connection_record=None) -> None:
@@ -63,6 +83,44 @@ def _lower(value):
 
 def _begin_sqlite_transaction(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+class StatementTimeout(Exception):
+    """A statement ran past the deadline of its work and was stopped."""
+
+
+def limit_statements(seconds: float) -> None:
+    """Stop this thread's statements once `seconds` from now have passed, until lifted."""
+    _deadline.set(clock() + seconds)
+
+
+def lift_statement_limit() -> None:
+    _deadline.set(None)
+
+
+def _watch_sqlite_deadline(dbapi_connection, connection_record=None) -> None:
+    dbapi_connection.set_progress_handler(_past_deadline, SQLITE_PROGRESS_INSTRUCTIONS)
+
+
+def _past_deadline() -> bool:
+    deadline = _deadline.get()
+    return deadline is not None and clock() > deadline
+
+
+def _begin_postgresql_transaction(connection) -> None:
+    deadline = _deadline.get()
+    if deadline is not None:
+        # SET LOCAL: for this transaction only. At least 1 ms: 0 would mean no limit.
+        milliseconds = max(math.ceil((deadline - clock()) * 1000), 1)
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+
+
+def _raise_statement_timeout(context) -> None:
+    error = context.original_exception
+    stopped = ((isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT)
+               or getattr(error, "sqlstate", None) == QUERY_CANCELED)
+    if stopped and _deadline.get() is not None:
+        raise StatementTimeout("a statement ran past the deadline of its request") from error
 
 
 def writes(function: Callable[P, R]) -> Callable[P, R]:

@@ -13,22 +13,12 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import (
-    Numeric,
-    and_,
-    cast,
-    exists,
-    false,
-    func,
-    literal,
-    not_,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import Integer, Numeric, and_, cast, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..scim.errors import InvalidFilter, InvalidValue
 from ..scim.filter import And, Comparison, Expr, Not, Or, Present, ValueFilter
@@ -67,6 +57,19 @@ def _columns(model: Model) -> dict[tuple[str, str | None], Column]:
 
 COLUMNS = {USER.name: _columns(User), GROUP.name: _columns(Group)}
 MODELS: dict[str, Model] = {USER.name: User, GROUP.name: Group}
+
+
+# Attributes kept in indexed tables of their own (`_Translator._special`).
+TABLES = {
+    USER.name: {("emails", "value"), ("emails", "type"), ("groups", None), ("groups", "value")},
+    GROUP.name: {("members", None), ("members", "value")},
+}
+
+
+def indexed_attributes(resource_type: ResourceType) -> frozenset[tuple[str, str | None]]:
+    """The (attribute, sub-attribute) names answered from indexed columns and tables, for
+    `scim.filter_cost`."""
+    return frozenset(COLUMNS[resource_type.name]) | TABLES[resource_type.name]
 
 
 def with_ids(model: Model, organization_id: int, ids) -> ColumnElement:
@@ -371,7 +374,6 @@ def _present(value: ColumnElement) -> ColumnElement:
     return and_(value.isnot(None), value.not_in(("", "[]", "{}")))
 
 
-_LIKE = {"co": "%{}%", "sw": "{}%", "ew": "%{}"}
 _OPERATORS = {
     "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
 }
@@ -380,7 +382,37 @@ _OPERATORS = {
 def _compare(column, op: str, value: Any, attribute: Attribute, *, folded: bool = False) -> ColumnElement:
     if isinstance(value, str) and not folded and not attribute.case_exact and attribute.type != "boolean":
         column = func.lower(column)
-    if op in _LIKE:
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.like(_LIKE[op].format(escaped), escape="\\")
+    if op in _SUBSTRING:
+        return _SUBSTRING[op](column, value)
     return _OPERATORS[op](column, value)
+
+
+# co, sw and ew compare characters as they are, on both databases. Not LIKE: SQLite's LIKE ignores
+# the case of ASCII letters, so a caseExact attribute (RFC 7643 §2.3.1: id, externalId) would match
+# `externalId sw "ABC"` to "abc-1", and its wildcards (% _ \) would need escaping. Case-insensitive
+# attributes are lower-cased on both sides before this. Lengths count characters on both databases,
+# as Python's len does.
+class _position(FunctionElement):
+    """The 1-based position of the first occurrence of a text in a column, 0 when absent."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_position, "sqlite")
+def _position_sqlite(element, compiler, **kw) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_position, "postgresql")
+def _position_postgresql(element, compiler, **kw) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+_SUBSTRING: dict[str, Callable[[Any, str], ColumnElement]] = {
+    "co": lambda column, value: _position(column, value) > 0,
+    "sw": lambda column, value: func.substr(column, 1, len(value)) == value,
+    # From where `value` would begin. When `value` is the longer, that is before the first
+    # character, and both databases return at most the whole text: shorter, so never equal.
+    "ew": lambda column, value: func.substr(column, func.length(column) - len(value) + 1) == value,
+}

@@ -16,13 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..scim.document import manager_id
-from ..scim.errors import (
-    InvalidValue,
-    NotFound,
-    PreconditionFailed,
-    TooMany,
-    Uniqueness,
-)
+from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
@@ -142,7 +136,7 @@ def resource_create(
     organization_id: int, resource_type: ResourceType, body: object, *, base_url: str, max_members: int
 ) -> Written:
     document = normalize(body, resource_type)
-    members = members_of(body) if resource_type is GROUP else None
+    members = members_of(body) if resource_type is GROUP else []
     model = query.MODELS[resource_type.name]
     row = model(organization_id=organization_id, document=document)
     with db.session.no_autoflush:
@@ -167,14 +161,14 @@ def resource_replace(
     if_match: str | None,
     max_members: int,
 ) -> Written:
-    """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute."""
+    """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute, a group's members too:
+    members left out of the body are removed."""
     row = _get(organization_id, resource_type, scim_id, lock=True)
     check_version(row.version, if_match)
     document = normalize(body, resource_type)
     change = _update_document(row, document)
-    members = members_of(body) if resource_type is GROUP else None
-    if members is not None:
-        _apply_member_changes(row, [MemberChange("replace", tuple(members))], change, max_members)
+    if resource_type is GROUP:
+        _apply_member_changes(row, [MemberChange("replace", tuple(members_of(body)))], change, max_members)
     _touch(row)
     return Written(_serialize([row], resource_type, base_url, Expand())[0], change)
 

@@ -18,6 +18,8 @@ from sqlalchemy import and_, func, or_
 from ..extensions import db
 from ..providers import ENTRA, Evidence, MappingProblem, MappingReport, Provider, State, provider_of
 from ..scim.document import user_name_problem, work_email
+from ..scim.schema import USER
+from ..scim.unknown import unknown_attributes
 from ..storage.accounts import tokens_of
 from ..storage.models import Group, Membership, Organization, ProvisioningEvent, User
 from ..text import duration_words
@@ -101,7 +103,8 @@ def mapping_report(users: list[tuple[str, str, dict[str, Any]]]) -> MappingRepor
         reason = user_name_problem(user_name, email)
         if reason:
             problems.append(MappingProblem(user_id, user_name, email, reason))
-    return MappingReport(len(users), len(problems), tuple(problems[:MAPPING_EXAMPLES]))
+    unused = dict.fromkeys(path for _, _, document in users for path in unknown_attributes(document, USER))
+    return MappingReport(len(users), len(problems), tuple(problems[:MAPPING_EXAMPLES]), tuple(unused))
 
 
 # --- The eight steps ------------------------------------------------------------------------------

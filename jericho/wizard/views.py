@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import onboarding
+from ..admin.forms import EstimateForm, ProviderForm, TokenForm, TokenReplaceForm
 from ..providers import PROVIDERS, provider_of
 from ..storage import tokens as token_admin
 from ..storage.accounts import organization_choose_provider, tokens_of
-from ..admin.forms import EstimateForm, ProviderForm, TokenForm, TokenReplaceForm
 from ..storage.models import utcnow
+from . import onboarding
 
 bp = Blueprint("wizard", __name__)
 

@@ -8,6 +8,7 @@ import pytest
 
 from jericho.extensions import db
 from jericho.storage.models import AdminUser, Organization, ScimToken
+
 from page_inputs import ARGUMENT, check_generated, directory, get_rules, pages_of, path_of, real_values  # noqa: F401
 from status_helpers import admin  # noqa: F401 (fixture)
 

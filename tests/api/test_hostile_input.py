@@ -13,7 +13,6 @@ from jericho.extensions import db
 from jericho.scim.errors import ERROR_URN
 from jericho.storage.models import ProvisioningEvent
 
-
 MAX_BODY = 64 * 1024
 MAX_FILTER = 512
 MAX_MEMBERS = 20
@@ -154,13 +153,21 @@ def test_member_patches_of_the_wrong_shape_are_400_and_apply_nothing(scim, group
     assert_unchanged(scim, group)
 
 
-def test_unknown_schemas_and_attributes_are_ignored_on_input(scim):
+def test_unknown_schemas_and_attributes_are_kept_as_sent(scim):
     # ENTRA.md §3.7: Entra may send schema URIs this server does not know.
     body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:example:unknown:2.0:User"],
             "userName": "ava@contoso.com", "urn:example:unknown:2.0:User": {"x": [[{"y": 1}]]}, "unknown": {"a": 1}}
     created = scim.post("/Users", json=body)
     assert created.status_code == 201
-    assert "urn:example:unknown:2.0:User" not in created.json and "unknown" not in created.json
+    assert created.json["urn:example:unknown:2.0:User"] == {"x": [[{"y": 1}]]} and created.json["unknown"] == {"a": 1}
+    assert scim.get(f"/Users/{created.json['id']}").json == created.json
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-1e999", "[" * 11 + "1" + "]" * 11])
+def test_values_outside_the_schema_that_no_database_could_keep_are_400(scim, value):
+    response = raw(scim, "POST", "/Users", f'{{"userName": "ava@contoso.com", "unknown": {value}}}'.encode())
+    assert_scim_error(response, 400, "invalidValue", "invalidSyntax")
+    assert user_count(scim) == 0
 
 
 def test_unknown_endpoints_are_404_and_wrong_methods_405(scim):

@@ -174,6 +174,37 @@ def test_put_replaces_members(scim):
     assert [m["value"] for m in response.get_json()["members"]] == [users[1]]
 
 
+def test_put_without_members_clears_them(scim):
+    # RFC 7644 §3.5.1: PUT replaces the resource; members left out are no longer members.
+    users = make_users(scim, 2)
+    group = make_group(scim, members=users)
+    response = scim.put(f"/Groups/{group['id']}", json={"displayName": "Finance EU"})
+    assert response.status_code == 200 and "members" not in response.get_json()
+    assert member_ids(scim, group["id"]) == []
+    assert scim.get(f"/Users/{users[0]}").get_json().get("groups") is None
+
+
+@pytest.mark.parametrize("members", [
+    pytest.param(lambda user_id: {"value": user_id}, id="object"),
+    pytest.param(lambda user_id: user_id, id="string"),
+    pytest.param(lambda user_id: {}, id="empty object"),
+    pytest.param(lambda user_id: 7, id="number"),
+])
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_members_must_be_an_array(scim, method, members):
+    users = make_users(scim, 1)
+    group = make_group(scim, members=users)
+    body = {"displayName": "Finance", "members": members(users[0])}
+    if method == "post":
+        response = scim.post("/Groups", json={**body, "displayName": "Treasury"})
+    else:
+        response = scim.put(f"/Groups/{group['id']}", json=body)
+    assert response.status_code == 400 and response.get_json()["scimType"] == "invalidValue"
+    assert "members" in response.get_json()["detail"]
+    assert scim.get("/Groups?count=0").get_json()["totalResults"] == 1
+    assert member_ids(scim, group["id"]) == users
+
+
 def test_root_search_spans_resource_types(scim):
     make_users(scim, 2)
     make_group(scim)

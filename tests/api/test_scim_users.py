@@ -47,8 +47,8 @@ def test_location_uses_public_url(app, scim):
 def test_password_is_never_stored_or_returned(app, scim):
     user = create(scim, password="Secret-123")
     assert "password" not in scim.get(f"/Users/{user['id']}").get_json()
-    from jericho.storage.models import User
     from jericho.extensions import db
+    from jericho.storage.models import User
 
     with app.app_context():
         assert "Secret-123" not in json.dumps(db.session.execute(db.select(User.document)).scalar())
@@ -83,9 +83,17 @@ def test_malformed_json_is_400_invalid_syntax(scim):
     assert response.status_code == 400 and response.get_json()["scimType"] == "invalidSyntax"
 
 
-def test_unknown_schemas_and_attributes_do_not_fail(scim):
-    user = create(scim, schemas=["urn:example:unknown"], favouriteColour="teal")
-    assert "favouriteColour" not in user
+def test_attributes_outside_the_schema_are_kept_and_returned(scim):
+    contoso = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+    user = create(scim, schemas=["urn:example:unknown", contoso], favouriteColour="teal",
+                  **{contoso: {"costCenterCode": "4130"}})
+    assert user["favouriteColour"] == "teal" and user[contoso] == {"costCenterCode": "4130"}
+    assert user["schemas"][-1] == contoso
+    patch = {"Operations": [{"op": "replace", "path": f"{contoso}:costCenterCode", "value": "4140"},
+                            {"op": "remove", "path": "favouriteColour"}]}
+    patched = scim.patch(f"/Users/{user['id']}", json=patch).get_json()
+    assert patched[contoso] == {"costCenterCode": "4140"} and "favouriteColour" not in patched
+    assert scim.get(f"/Users/{user['id']}").get_json() == patched
 
 
 def test_plain_json_and_charset_are_accepted(scim):
@@ -271,6 +279,27 @@ def test_manager_is_returned_as_an_object_with_ref_and_display_name(scim):
     check = scim.get(f'/Users?filter=id eq "{user["id"]}" and manager eq "{boss["id"]}"&attributes=id')
     assert check.get_json()["totalResults"] == 1
     assert scim.get(f'/Users?filter=id eq "{user["id"]}" and manager eq "nobody"').get_json()["totalResults"] == 0
+
+
+def test_patch_with_the_extension_urn_as_path_adds_replaces_and_removes_it(scim):
+    boss = create(scim, "boss@contoso.com")
+    user = create(scim)
+
+    def patch(op, value=None):
+        operation = {"op": op, "path": ENTERPRISE, **({} if value is None else {"value": value})}
+        response = scim.patch(f"/Users/{user['id']}", json={"Operations": [operation]})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    assert patch("add", {"department": "Sales", "manager": {"value": boss["id"]}})[ENTERPRISE]["department"] == "Sales"
+    manager_check = f'/Users?filter=manager eq "{boss["id"]}"'
+    assert scim.get(manager_check).get_json()["totalResults"] == 1
+    replaced = patch("replace", {"department": "Legal"})
+    assert replaced[ENTERPRISE]["department"] == "Legal" and replaced[ENTERPRISE]["manager"]["value"] == boss["id"]
+    removed = patch("remove")
+    assert ENTERPRISE not in removed and removed["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:User"]
+    assert ENTERPRISE not in scim.get(f"/Users/{user['id']}").get_json()
+    assert scim.get(manager_check).get_json()["totalResults"] == 0
 
 
 def test_soft_delete_keeps_the_user_visible(scim):

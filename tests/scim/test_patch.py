@@ -6,15 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jericho.scim.errors import (
-    InvalidFilter,
-    InvalidPath,
-    InvalidSyntax,
-    InvalidValue,
-    Mutability,
-    NoTarget,
-    ScimError,
-)
+from jericho.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
 from jericho.scim.patch import MemberChange, apply_patch, parse_patch_request
 from jericho.scim.resources import normalize
 from jericho.scim.schema import ENTERPRISE_USER_URN, GROUP, GROUP_URN, PATCH_OP_URN, USER, USER_URN
@@ -269,6 +261,26 @@ def test_path_less_extension_urn_with_a_non_object_is_invalid_value():
         patch_user(op("replace", value={ENTERPRISE: "Finance"}))
 
 
+@pytest.mark.parametrize("name", ["add", "Replace"])
+def test_rfc7644_3_5_2_extension_urn_as_path_sets_the_attributes_it_names(name):
+    result = patch_user(op(name, ENTERPRISE, value={"department": "Sales", "manager": "m-1"}))
+    assert result[ENTERPRISE] == {"employeeNumber": "E1000", "department": "Sales", "manager": {"value": "m-1"}}
+    assert result["schemas"] == [USER_URN, ENTERPRISE]
+
+
+def test_rfc7644_3_5_2_extension_urn_as_path_creates_the_extension():
+    user = patch_user(op("remove", ENTERPRISE))
+    assert ENTERPRISE not in user and user["schemas"] == [USER_URN]
+    result = patch_user(op("add", ENTERPRISE.lower(), value={"division": "EMEA"}), document=user)
+    assert result[ENTERPRISE] == {"division": "EMEA"} and result["schemas"] == [USER_URN, ENTERPRISE]
+
+
+@pytest.mark.parametrize("value", ["Finance", ["Finance"], 7])
+def test_extension_urn_as_path_with_a_non_object_is_invalid_value(value):
+    with pytest.raises(InvalidValue, match=ENTERPRISE):
+        patch_user(op("replace", ENTERPRISE, value=value))
+
+
 @pytest.mark.parametrize(("operation", "change"), [
     (op("add", value={"members": [{"value": "u1"}, {"value": "u2"}]}), MemberChange("add", ("u1", "u2"))),
     (op("replace", value={"members": [{"value": "u3"}]}), MemberChange("replace", ("u3",))),
@@ -302,8 +314,8 @@ def test_bad_member_operations(operation, error):
         patch_group(operation)
 
 
-def test_members_on_a_user_are_an_unknown_attribute():
-    assert patch_user(op("add", "members", value=[{"value": "u1"}])) == AVA
+def test_members_on_a_user_are_an_attribute_outside_the_schema():
+    assert patch_user(op("add", "members", value=[{"value": "u1"}]))["members"] == [{"value": "u1"}]
 
 
 # --- RFC 7644 §3.5.2.1 add --------------------------------------------------------------------
@@ -585,18 +597,62 @@ def test_the_served_resource_is_built_only_for_read_only_attributes():
 
 # --- What is stored ---------------------------------------------------------------------------
 
+CONTOSO = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+
+
+@pytest.mark.parametrize(("operation", "kept"), [
+    (op("replace", "favouriteColour", value="blue"), {"favouriteColour": "blue"}),
+    (op("add", value={"favouriteColour": {"r": 0, "g": [128]}}), {"favouriteColour": {"r": 0, "g": [128]}}),
+    (op("add", f"{CONTOSO}:badge", value="42"), {CONTOSO: {"badge": "42"}}),
+    (op("add", value={f"{CONTOSO}:badge": "42"}), {CONTOSO: {"badge": "42"}}),
+    (op("add", value={CONTOSO: {"badge": "42"}}), {CONTOSO: {"badge": "42"}}),
+    (op("add", CONTOSO, value={"badge": "42"}), {CONTOSO: {"badge": "42"}}),
+    (op("add", f"{ENTERPRISE}:costCenterCode", value="4130"), {ENTERPRISE: {**AVA[ENTERPRISE], "costCenterCode": "4130"}}),
+    (op("replace", "name.nickname", value="x"), {"name": {**AVA["name"], "nickname": "x"}}),
+    (op("replace", "emails[type eq \"work\"].label", value="x"), {"emails": [{**AVA["emails"][0], "label": "x"}]}),
+])
+def test_attributes_outside_the_schema_are_kept_as_sent(operation, kept):
+    result = patch_user(operation)
+    assert result == {**AVA, **kept, "schemas": result["schemas"]}
+    assert result["schemas"] == AVA["schemas"] + ([CONTOSO] if CONTOSO in kept else [])
+
+
+def test_attributes_outside_the_schema_are_replaced_and_removed_whatever_their_case():
+    user = patch_user(op("add", value={"favouriteColour": "blue", CONTOSO: {"badge": "42"}}))
+    user = patch_user(op("replace", "FavouriteColour", value="teal"), op("replace", f"{CONTOSO.lower()}:Badge", value="7"),
+                      document=user)
+    assert user["favouriteColour"] == "teal" and user[CONTOSO] == {"badge": "7"}
+    assert patch_user(op("remove", "favouritecolour"), op("remove", CONTOSO), document=user) == AVA
+
+
+def nested(depth):
+    return "deep" if depth == 1 else [nested(depth - 1)]
+
+
+@pytest.mark.parametrize(("operation", "error"), [
+    (op("add", "favouriteColour[value eq \"x\"]", value="x"), InvalidPath),
+    (op("add", "title.length", value=7), InvalidPath),
+    (op("add", "favouriteColour", value=float("inf")), InvalidValue),
+    (op("add", "favouriteColour", value=nested(11)), InvalidValue),
+])
+def test_attributes_outside_the_schema_that_cannot_be_kept(operation, error):
+    with pytest.raises(error):
+        patch_user(operation)
+
+
+def test_an_extension_outside_the_schema_takes_an_object():
+    user = patch_user(op("add", CONTOSO, value={"badge": "42"}))
+    with pytest.raises(InvalidValue, match=CONTOSO):
+        patch_user(op("replace", CONTOSO, value="42"), document=user)
+
+
 @pytest.mark.parametrize("operation", [
-    op("replace", "favouriteColour", value="blue"),
-    op("add", "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User:badge", value="42"),
-    op("replace", "name.nickname", value="x"),
-    op("replace", "emails[type eq \"work\"].label", value="x"),
-    op("replace", value={"favouriteColour": "blue", "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User": {}}),
-    op("remove", "favouriteColour"),
     op("replace", "password", value="hunter2"),
     op("replace", value={"password": "hunter2"}),
+    op("replace", value={"favouriteColour": None, CONTOSO: {}}),
+    op("remove", "favouriteColour"),
 ])
-def test_entra_unknown_attributes_and_the_password_are_ignored(operation):
-    # ENTRA.md §11.2: what the server does not store must not fail the whole PATCH.
+def test_the_password_and_unassigned_values_are_not_stored(operation):
     assert patch_user(operation) == AVA
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jericho.scim.errors import InvalidPath, InvalidSyntax, InvalidValue
-from jericho.scim.paths import AttrPath, parse_attr_list
+from jericho.scim.paths import AttrPath, parse_attr_list, parse_attr_path
 from jericho.scim.resources import (
     coerce_value,
     etag,
@@ -62,7 +62,7 @@ def test_entra_create_group_ignores_the_unknown_adscim_schema_urn():
     body = sample("entra_create_group.json")
     assert normalize(body, GROUP) == {"schemas": [GROUP_URN], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
                                       "displayName": "Finance"}
-    assert members_of(body) is None
+    assert members_of(body) == []
 
 
 def test_rfc7643_2_5_nulls_are_unassigned():
@@ -85,11 +85,50 @@ def test_rfc7643_2_2_read_only_attributes_are_ignored_on_input():
                         ENTERPRISE: {"manager": {"value": "m1"}}}
 
 
-def test_unknown_attributes_and_schema_urns_are_dropped_without_failing():
+CONTOSO = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+
+
+def test_attributes_and_extensions_outside_the_schema_are_kept_as_sent():
     document = user(favouriteColour="blue", name={"givenName": "Ava", "nickname": "A"},
-                    schemas=[USER_URN, "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"],
-                    **{"urn:ietf:params:scim:schemas:extension:Contoso:2.0:User": {"badge": 7}})
-    assert document == {"schemas": [USER_URN], "userName": "ava@contoso.com", "name": {"givenName": "Ava"}}
+                    emails=[{"value": "a@x", "label": "desk"}],
+                    schemas=[USER_URN, CONTOSO, "urn:example:listed-only"],
+                    **{CONTOSO: {"badge": 7, "office": {"floor": 3}}, ENTERPRISE: {"costCenterCode": "4130"},
+                       f"{ENTERPRISE}:division": "EMEA"})
+    assert document == {"schemas": [USER_URN, ENTERPRISE, CONTOSO], "userName": "ava@contoso.com",
+                        "favouriteColour": "blue", "name": {"givenName": "Ava", "nickname": "A"},
+                        "emails": [{"value": "a@x", "label": "desk"}],
+                        CONTOSO: {"badge": 7, "office": {"floor": 3}},
+                        ENTERPRISE: {"costCenterCode": "4130", "division": "EMEA"}}
+    assert to_resource(document, id="u1", resource_type=USER, created=CREATED, last_modified=CREATED, version=1,
+                       location="x")[CONTOSO] == {"badge": 7, "office": {"floor": 3}}
+
+
+def test_attributes_outside_the_schema_are_selected_and_excluded_by_name():
+    resource = to_resource(user(favouriteColour="blue", name={"givenName": "Ava", "nickname": "A"},
+                                **{CONTOSO: {"badge": 7, "floor": 3}}),
+                           id="u1", resource_type=USER, created=CREATED, last_modified=CREATED, version=1, location="x")
+
+    def select(attributes=(), excluded=()):
+        return select_attributes(resource, USER, attributes=[parse_attr_path(text) for text in attributes],
+                                 excluded=[parse_attr_path(text) for text in excluded])
+
+    assert select()["favouriteColour"] == "blue"
+    assert select(["FavouriteColour", f"{CONTOSO}:badge", "name.nickname"]) == {
+        "schemas": resource["schemas"], "id": "u1", "favouriteColour": "blue", "name": {"nickname": "A"},
+        CONTOSO: {"badge": 7}}
+    excluded = select(excluded=["favouritecolour", f"{CONTOSO}:floor", "name.nickName"])
+    assert "favouriteColour" not in excluded and excluded[CONTOSO] == {"badge": 7}
+    assert excluded["name"] == {"givenName": "Ava"}
+
+
+@pytest.mark.parametrize("body", [
+    {"favouriteColour": float("nan")},
+    {CONTOSO: {"office": [[[[[[[[[[{"floor": 3}]]]]]]]]]]}},  # 11 levels: the list, then 10 more
+    {CONTOSO: "badge 7"},
+])
+def test_values_outside_the_schema_that_no_database_could_keep_are_invalid(body):
+    with pytest.raises(InvalidValue):
+        user(**body)
 
 
 def test_rfc7643_2_1_attribute_names_and_urns_are_case_insensitive():
@@ -194,12 +233,13 @@ def test_group_members_are_returned_separately_not_stored():
     assert members_of(body) == ["u1", "u2"]
 
 
-@pytest.mark.parametrize(("members", "ids"), [(None, []), ([], []), ({"value": "u1"}, ["u1"])])
-def test_members_of_unassigned_or_single(members, ids):
-    assert members_of({"displayName": "Finance", "Members": members}) == ids
+@pytest.mark.parametrize("members", [None, []])
+def test_members_of_unassigned(members):
+    assert members_of({"displayName": "Finance", "Members": members}) == []
 
 
-@pytest.mark.parametrize("members", [["u1"], [{"value": 7}], [{"value": ""}], [{"display": "Ava"}], "u1"])
+@pytest.mark.parametrize("members", [["u1"], [{"value": 7}], [{"value": ""}], [{"display": "Ava"}], "u1",
+                                     {"value": "u1"}, {}])
 def test_members_of_rejects_members_without_a_string_id(members):
     with pytest.raises(InvalidValue):
         members_of({"displayName": "Finance", "members": members})

@@ -10,14 +10,7 @@ from jericho.status import data as status_data
 from jericho.status import exports
 from jericho.storage.models import Organization
 
-from status_helpers import (  # noqa: F401 (fixtures)
-    ENTERPRISE,
-    admin,
-    deactivate,
-    lookup,
-    provision_group,
-    provision_user,
-)
+from status_helpers import ENTERPRISE, admin, deactivate, lookup, provision_group, provision_user  # noqa: F401 (fixtures)
 
 
 def rows(response) -> list[dict]:

@@ -12,17 +12,9 @@ from jericho.extensions import db
 from jericho.status import activity, retention
 from jericho.status import data as status_data
 from jericho.status.insights import Activity
-from jericho.storage.models import (
-    ActivityRollup,
-    ActivitySeal,
-    Organization,
-    ProvisioningEvent,
-    utcnow,
-)
+from jericho.storage.models import ActivityRollup, ActivitySeal, Organization, ProvisioningEvent, utcnow
 
-from conftest import (
-    START as NOW,  # the clock of every test, which stands still unless moved
-)
+from conftest import START as NOW  # the clock of every test, which stands still unless moved
 from status_helpers import admin, lookup, page_text  # noqa: F401 (fixtures)
 
 # Three hours ago, at the start of a bucket: every bucket from here on to two hours ago has closed.

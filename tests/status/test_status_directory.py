@@ -213,6 +213,19 @@ def test_a_manager_not_received(admin, scim):
         admin.get(f"/status/users/{user['id']}"))
 
 
+def test_a_users_and_a_groups_page_name_the_attributes_jericho_keeps_but_does_not_use(admin, scim, people):
+    custom = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+    user = provision_user(scim, "dan@contoso.com", costCenterCode="4130", **{custom: {"badge": "7"}})
+    text = page_text(admin.get(f"/status/users/{user['id']}"))
+    assert f"Entra sends costCenterCode and {custom}:badge, which Jericho keeps as received but does not use." \
+        in text
+    assert "costCenterCode 4130" in text
+    assert "does not use" not in page_text(admin.get(f"/status/users/{people['bob']['id']}"))
+    group = scim.post("/Groups", json={"displayName": "Owners", "owner": "dan"}).get_json()
+    assert "Entra sends owner, which Jericho keeps as received but does not use." in page_text(
+        admin.get(f"/status/groups/{group['id']}"))
+
+
 def test_unknown_user_is_404(admin, people):
     assert admin.get("/status/users/00000000-0000-0000-0000-000000000000").status_code == 404
 

@@ -2,14 +2,7 @@
 likely reasons in order, with where to check in Entra."""
 import re
 
-from status_helpers import (  # noqa: F401 (fixtures)
-    admin,
-    deactivate,
-    lookup,
-    page_text,
-    provision_group,
-    provision_user,
-)
+from status_helpers import admin, deactivate, lookup, page_text, provision_group, provision_user  # noqa: F401 (fixtures)
 
 
 def why(client, query: str) -> str:

@@ -1,12 +1,13 @@
-"""SQLite set-up for several server processes, and write transactions."""
+"""SQLite set-up for several server processes, write transactions, and deadlines."""
 import pytest
 from sqlalchemy import text
 
 from jericho.extensions import db
-from jericho.storage.database import writes
+from jericho.storage.database import StatementTimeout, lift_statement_limit, limit_statements, writes
 from jericho.storage.models import Organization
 
 from conftest import make_app
+from deadline_helpers import SLOW, deadline_clock, run, stall  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -51,3 +52,50 @@ def test_a_write_commits(app):
         create()
         db.session.rollback()
         assert db.session.execute(db.select(Organization.name)).scalar() == "Whole"
+
+
+# -- deadlines (the SCIM API sets one per request) -------------------------------------------------
+
+DEADLINE_SECONDS = 3
+
+
+@pytest.fixture
+def deadline(app, deadline_clock):
+    with app.app_context():
+        limit_statements(DEADLINE_SECONDS)
+        try:
+            yield
+        finally:
+            lift_statement_limit()
+
+
+def test_a_statement_before_the_deadline_runs(deadline):
+    assert run(SLOW) >= 1
+
+
+def test_a_statement_begun_past_the_deadline_is_stopped(deadline, deadline_clock):
+    deadline_clock.now += DEADLINE_SECONDS + 1  # before the transaction begins: PostgreSQL gives it 1 ms
+    with pytest.raises(StatementTimeout):
+        run(SLOW)
+
+
+def test_a_write_that_runs_out_of_time_is_rolled_back_whole(deadline, deadline_clock):
+    @writes
+    def create_then_stall():
+        db.session.add(Organization(name="Half"))
+        db.session.flush()
+        stall(deadline_clock)
+
+    with pytest.raises(StatementTimeout):
+        create_then_stall()
+    lift_statement_limit()
+    assert db.session.execute(db.select(Organization)).first() is None
+
+
+def test_without_a_deadline_nothing_is_stopped(app, deadline_clock):
+    # Admin pages, the CLI and migrations set none.
+    with app.app_context():
+        limit_statements(DEADLINE_SECONDS)
+        lift_statement_limit()
+        deadline_clock.now += DEADLINE_SECONDS + 1
+        assert run(SLOW) >= 1

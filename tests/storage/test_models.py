@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from conftest import START
 from jericho.extensions import db
 from jericho.storage.models import Group, Membership, Organization, User
+
+from conftest import START
 
 ROOT = Path(__file__).resolve().parents[2]
 WALL_CLOCK = re.compile(r"datetime\.(?:now|utcnow|today)\(|\bdate\.today\(|\btime\.time(?:_ns)?\(")

@@ -54,6 +54,13 @@ def test_tenant_url_warnings(url, expected):
         assert words in warning
 
 
+def test_mapping_report_names_the_attributes_outside_the_schema_once():
+    custom = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User"
+    users = [("a", "a@contoso.com", {"costCenterCode": "1", custom: {"badge": 7}}),
+             ("b", "b@contoso.com", {"costCenterCode": "2", "name": {"nickname": "B"}})]
+    assert onboarding.mapping_report(users).unused == ("costCenterCode", f"{custom}:badge", "name.nickname")
+
+
 def test_mapping_report_counts_every_problem_and_keeps_a_few_examples():
     users = [(f"id{n}", f"user{n}", {}) for n in range(8)] + [("ok", "ok@contoso.com", {})]
     report = onboarding.mapping_report(users)
@@ -459,6 +466,21 @@ def test_users_with_their_email_as_user_name_turn_step_five_done(client, admin, 
     create_user(scim, "Ava@Contoso.com", "ava@contoso.com")
     create_user(scim, "ben@contoso.com")
     assert seen(step_page(client, 5)) == ("Done", "The users received have their email address as userName.")
+
+
+def test_step_five_names_the_attributes_jericho_keeps_but_does_not_use(client, admin, scim):
+    create_user(scim, "ava@contoso.com", "ava@contoso.com", costCenterCode="4130", **{"<i>badge</i>": "7"})
+    create_user(scim, "ben@contoso.com", "ben@contoso.com", costCenterCode="4140")
+    page = step_page(client, 5)
+    assert seen(page)[0] == "Done"
+    assert ("Entra sends costCenterCode and <i>badge</i>, which Jericho keeps as received but does not use."
+            in text_of(page))
+    assert "<code>costCenterCode</code>" in page and "<i>badge" not in page  # escaped
+
+
+def test_step_five_says_nothing_of_unused_attributes_when_there_are_none(client, admin, scim):
+    create_user(scim, "ava@contoso.com", "ava@contoso.com")
+    assert "does not use" not in step_page(client, 5)
 
 
 @pytest.mark.parametrize(

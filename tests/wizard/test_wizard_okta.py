@@ -14,10 +14,23 @@ from jericho.storage.accounts import organization_by_name, token_revoke
 from jericho.storage.models import AdminAuditEvent, ScimToken
 from jericho.wizard import onboarding
 from jericho.wizard.onboarding import State
-
 from wizard.test_wizard import (  # noqa: F401 (fixtures: admin, app_config)
-    CONNECTED, FLOWING, FRESH, NOW, ONE_USER, REVOKED, USER_URN, WITH_TOKEN, create_group, event, seen, step_page,
-    task_states, text_of, admin, app_config,
+    CONNECTED,
+    FLOWING,
+    FRESH,
+    NOW,
+    ONE_USER,
+    REVOKED,
+    USER_URN,
+    WITH_TOKEN,
+    admin,
+    app_config,
+    create_group,
+    event,
+    seen,
+    step_page,
+    task_states,
+    text_of,
 )
 
 NS, WAIT, DONE, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.ATTENTION
