@@ -5,9 +5,10 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import onboarding
+from ..admin.forms import EstimateForm, TokenForm, TokenReplaceForm
+from ..admin.new_token import keep_for_next_view, take_new_token
 from ..storage import tokens as token_admin
 from ..storage.accounts import tokens_of
-from ..admin.forms import EstimateForm, TokenForm, TokenReplaceForm
 from ..storage.models import utcnow
 
 bp = Blueprint("wizard", __name__)
@@ -48,6 +49,7 @@ def step(number: int):
     context = {}
     if number == 3:
         context["form"] = TokenForm(formdata=None)
+        context["new_token"], context["secret"] = take_new_token(current_user.organization_id)
     if number == 8:
         form = EstimateForm(formdata=request.args)
         context["form"] = form
@@ -65,14 +67,14 @@ def new_token():
         if active and form.old_tokens.data is None:
             form.old_tokens.errors.append("Choose what happens to the current token.")
         else:
-            token, secret = token_admin.token_issue(
+            keep_for_next_view(*token_admin.token_issue(
                 admin_id=current_user.id,
                 label=form.label.data or "",
                 revoke_active=form.old_tokens.data == "revoke",
                 remote_addr=request.remote_addr,
                 now=utcnow(),
-            )
-            return render_step(3, secret=secret, new_token=token)
+            ))
+            return redirect(url_for("wizard.step", number=3))
     elif not form.is_submitted():
         # A token Entra never used is best revoked; one in use is kept until Entra has the new one.
         form.old_tokens.data = "keep" if any(token.last_used_at for token in active) else "revoke"

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from jericho import create_app
 from jericho.extensions import db
+from jericho.storage.models import ScimToken
 
 from conftest import PASSWORD
 
@@ -108,6 +109,15 @@ def test_first_run_sign_in_and_the_wizard_in_a_real_browser(live_server):
             page.set_viewport_size({"width": 375, "height": 800})  # phone width: nothing sticks out
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.set_viewport_size({"width": 1280, "height": 900})
+
+            # The token was shown once: neither Reload nor Back shows it again or sends the form again.
+            for move in (page.reload, page.go_back, page.go_forward):
+                move()
+                expect(page.get_by_role("heading", level=1)).to_have_text("Tenant URL and Secret Token")
+                expect(page.locator("#secret-token")).to_have_count(0)
+                expect(page.locator(".field__errors, .alert--error")).to_have_count(0)
+            with app.app_context():
+                assert db.session.execute(db.select(db.func.count(ScimToken.id))).scalar() == 1
 
             # Step 4 waits; Entra's Test Connection arrives; the live region turns Done by itself
             # at the next automatic refresh (the page's clock is moved on, not waited for).

@@ -314,8 +314,9 @@ def test_tenant_url_derived_from_the_request_warns_when_entra_cannot_reach_it(cl
 
 
 def test_a_token_is_generated_shown_once_and_stored_hashed(app, client, admin):
-    response = client.post("/wizard/step/3/token", data={"label": "Entra production"})
-    assert response.status_code == 200
+    created = client.post("/wizard/step/3/token", data={"label": "Entra production"})
+    assert (created.status_code, created.location) == (302, "/wizard/step/3")  # Reload never posts again
+    response = client.get("/wizard/step/3")
     assert response.headers["Cache-Control"] == "no-store"
     secret = re.search(r'<code class="copyable__value" id="secret-token">([^<]+)</code>', response.text).group(1)
     assert secret.startswith("jer_")
@@ -327,14 +328,23 @@ def test_a_token_is_generated_shown_once_and_stored_hashed(app, client, admin):
         assert token.label == "Entra production"
         assert token.secret_hash not in response.text
 
-    again = step_page(client, 3)
+    again = step_page(client, 3)  # Reload, or Back to this page
     assert secret not in again
     assert token.prefix in again and "shown once" in again
     assert secret not in client.get("/tokens").text
 
 
+def test_back_to_the_form_after_generating_a_token_is_calm(client, admin):
+    client.post("/wizard/step/3/token", data={"label": "first"})
+    step_page(client, 3)
+    back = client.get("/wizard/step/3/token")
+    assert back.status_code == 200
+    assert "field__errors" not in back.text and "alert--error" not in back.text
+
+
 def test_generating_again_asks_what_happens_to_the_old_token(app, client, admin):
     client.post("/wizard/step/3/token", data={"label": "first"})
+    assert "secret-token" in step_page(client, 3)
     assert 'href="/wizard/step/3/token"' in step_page(client, 3)
     confirm = client.get("/wizard/step/3/token").text
     assert "What happens to the current token" in confirm
