@@ -3,7 +3,8 @@
 `evidence_of` gathers the facts with a handful of indexed queries; `steps_of` turns them into the
 eight steps' states without touching the database, so every rule is tested on plain values. A step
 is Done when the requests prove it, Waiting for Entra when the admin's part here is done and the
-proof can only come from Entra, and Needs attention when the requests show something wrong.
+proof can only come from Entra, Fine for a trial when it works on this server but Entra could not
+reach it, and Needs attention when the requests or a setting show something wrong.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class State(enum.Enum):
     NOT_STARTED = "Not started"
     WAITING = "Waiting for Entra"
     DONE = "Done"
+    TRIAL = "Fine for a trial"
     ATTENTION = "Needs attention"
 
     @property
@@ -147,7 +149,7 @@ class Progress:
 
     @property
     def warnings(self) -> list[StepStatus]:
-        return [step for step in self.steps if step.state is State.ATTENTION]
+        return [step for step in self.steps if step.state in (State.ATTENTION, State.TRIAL)]
 
 
 def _order(event: ProvisioningEvent) -> tuple[datetime, int]:
@@ -240,7 +242,17 @@ def _credentials(e: Evidence) -> tuple[State, str]:
     if not e.active_tokens:
         return State.ATTENTION, "Every token is revoked: generate a new one for Entra."
     if e.url_warnings and not e.connected:
-        return State.ATTENTION, f"Entra may not be able to reach the Tenant URL {e.tenant_url}."
+        # The address the browser used is a trial's, on this computer or a local network; a
+        # PUBLIC_URL that Entra cannot reach is a setting that fails.
+        if e.tenant_url_derived:
+            return State.TRIAL, (
+                f"Entra can only reach a public https URL, and {e.tenant_url} is not one. That is "
+                "fine for a trial here; Entra connects once the server has a public https address."
+            )
+        return State.ATTENTION, (
+            f"Entra cannot reach the Tenant URL {e.tenant_url}: set PUBLIC_URL to this server's "
+            "public https address."
+        )
     if len(e.active_tokens) > 1:
         return State.DONE, f"{len(e.active_tokens)} tokens are active."
     return State.DONE, f"Token {e.active_tokens[0].prefix} is active."

@@ -1,7 +1,9 @@
 """The Entra setup wizard: a task list, one page per step, a summary, and the app's "/"."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from . import onboarding
@@ -84,3 +86,10 @@ def new_token():
 @bp.get("/wizard/summary")
 def summary():
     return render_template("wizard/summary.html", progress=progress())
+
+
+@bp.get("/wizard/deploy.md")
+def deploy_guide():
+    """docs/deploy.md, how to serve the app at a public https address, as the text it is."""
+    docs = Path(current_app.root_path).parent / "docs"
+    return send_from_directory(docs, "deploy.md", mimetype="text/plain")

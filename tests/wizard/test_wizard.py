@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 30, 11, 0, tzinfo=timezone.utc)
 GUID_FILTER = "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-NS, WAIT, DONE, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.ATTENTION
+NS, WAIT, DONE, TRIAL, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.TRIAL, State.ATTENTION
 
 
 # --- Pure rules ------------------------------------------------------------------------------
@@ -99,8 +99,11 @@ FLOWING = replace(ONE_USER, users=40, groups=3)
         (FLOWING, (DONE,) * 8),
         # Every token revoked: Entra's requests now fail.
         (replace(CONNECTED, tokens=(REVOKED,)), (DONE, DONE, ATTN, DONE, WAIT, WAIT, WAIT, NS)),
-        # A Tenant URL Entra cannot reach matters only until Entra got through anyway.
+        # A Tenant URL Entra cannot reach matters only until Entra got through anyway. Set in
+        # PUBLIC_URL, it fails; taken from the browser's address, it is a trial's.
         (replace(WITH_TOKEN, url_warnings=("private",)), (WAIT, WAIT, ATTN, WAIT, NS, NS, NS, NS)),
+        (replace(WITH_TOKEN, url_warnings=("private",), tenant_url_derived=True),
+         (WAIT, WAIT, TRIAL, WAIT, NS, NS, NS, NS)),
         (replace(CONNECTED, url_warnings=("private",)), (DONE, DONE, DONE, DONE, WAIT, WAIT, WAIT, NS)),
         # A refusal is the latest word from Entra.
         (replace(WITH_TOKEN, last_refusal=event(1, status=401, operation="rejected", error_detail="unknown token")),
@@ -300,17 +303,34 @@ def test_tenant_url_from_public_url_has_no_warnings(client, admin):
 
 
 @pytest.mark.parametrize("app_config", [{}])
-def test_tenant_url_derived_from_the_request_warns_when_entra_cannot_reach_it(client, admin, scim):
+def test_a_trial_on_this_computer_is_fine_for_a_trial(client, admin, scim):
     page = step_page(client, 3)
     assert "http://localhost/scim_v2" in page
     assert "Taken from the address your browser used" in text_of(page)
     assert "does not start with https://" in page
     assert "localhost is this computer itself" in page
-    assert seen(page) == ("Needs attention", "Entra may not be able to reach the Tenant URL http://localhost/scim_v2.")
+    assert seen(page) == ("Fine for a trial", "Entra can only reach a public https URL, and "
+                          "http://localhost/scim_v2 is not one. That is fine for a trial here; Entra "
+                          "connects once the server has a public https address.")
+    assert '<div class="note note--caution">' in page and 'class="warning"' not in page
+    assert 'href="/wizard/deploy.md">docs/deploy.md</a>' in page
+    guide = client.get("/wizard/deploy.md")
+    assert guide.mimetype == "text/plain" and "PUBLIC_URL" in guide.text
+    assert "Fine for a trial Step 3, Tenant URL and Secret Token: Entra can only reach" in text_of(
+        client.get("/wizard/summary").text)
     scim.get(GUID_FILTER)
     page = step_page(client, 3)
     assert seen(page)[0] == "Done"
     assert "Entra's requests arrive all the same" in page
+
+
+@pytest.mark.parametrize("app_config", [{"PUBLIC_URL": "http://scim.contoso.local"}])
+def test_a_public_url_entra_cannot_reach_needs_attention(client, admin, scim):
+    page = step_page(client, 3)
+    assert seen(page) == ("Needs attention", "Entra cannot reach the Tenant URL http://scim.contoso.local/scim_v2: "
+                          "set PUBLIC_URL to this server's public https address.")
+    assert '<div class="warning">' in page
+    assert 'href="/wizard/deploy.md">docs/deploy.md</a>' in page
 
 
 def test_a_token_is_generated_shown_once_and_stored_hashed(app, client, admin):
