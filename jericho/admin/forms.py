@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from ..scim.document import EMAIL_PATTERN
 from ..storage.accounts import MIN_PASSWORD_LENGTH
+from ..text import time_zone_names
 
 EMAIL_MESSAGE = "Enter an email address, like it@contoso.com."
 
@@ -92,6 +93,18 @@ class TokenReplaceForm(TokenForm):
         ],
         validators=[Optional()],
     )
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = SelectField(
+        "Time zone",
+        description="Pages show every time in this zone, with its offset from UTC. Exports stay in UTC.",
+    )
+    submit = SubmitField("Save time zone")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
 class EstimateForm(FlaskForm):

@@ -1,11 +1,12 @@
 """What every admin page carries: security headers, a session cookie marked Secure whenever the
-request came over HTTPS, and the template filters for times and counts."""
+request came over HTTPS, and the template filters for times (in the admin's time zone) and counts."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 
 from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 
 from ..storage.models import utcnow
 from ..text import clock, counted
@@ -56,4 +57,9 @@ def add_security_headers(response: Response) -> Response:
 
 
 def when(moment: datetime | None) -> str:
-    return clock(moment, utcnow())
+    return clock(moment, utcnow(), admin_zone())
+
+
+def admin_zone() -> tzinfo:
+    """The signed-in admin's time zone, which every time on a page is shown in."""
+    return current_user.zone if current_user.is_authenticated else timezone.utc

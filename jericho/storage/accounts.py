@@ -9,6 +9,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..scim.document import EMAIL_PATTERN
 from ..security import NewToken, generate_token, hash_password
+from ..text import time_zone_names
 from .database import writes
 from .models import AdminAuditEvent, AdminUser, Organization, ScimToken, utcnow
 
@@ -115,4 +116,14 @@ def admin_create(*, organization_name: str, email: str, password: str) -> AdminU
     db.session.add(
         AdminAuditEvent(organization_id=organization.id, admin_user_id=admin.id, action="admin created")
     )
+    return admin
+
+
+@writes
+def admin_time_zone_set(*, admin_id: int, time_zone: str) -> AdminUser:
+    """The time zone the admin's pages show times in, by its name in the time zone database."""
+    if time_zone not in time_zone_names():
+        raise AccountError(f"{time_zone!r} is not a time zone this server knows")
+    admin = db.session.get(AdminUser, admin_id)
+    admin.time_zone = time_zone
     return admin

@@ -9,7 +9,7 @@ case-insensitive matching, RFC 7643 §2.1 caseExact=false).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from flask_login import UserMixin
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from ..extensions import db
+from ..text import zone_named
 
 
 def utcnow() -> datetime:
@@ -67,8 +68,14 @@ class AdminUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time zone database's name of the zone the admin reads times in, e.g. "Europe/Paris".
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     organization: Mapped[Organization] = relationship()
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone_named(self.time_zone)
 
 
 class ScimToken(db.Model):

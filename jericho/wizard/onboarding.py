@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -90,6 +90,7 @@ class MappingReport:
 @dataclass(frozen=True)
 class Evidence:
     now: datetime
+    zone: tzinfo  # the admin's, for the times the summaries name
     tenant_url: str
     tenant_url_derived: bool  # from the browser's request, PUBLIC_URL being unset
     url_warnings: tuple[str, ...]
@@ -201,8 +202,8 @@ def mapping_report(users: list[tuple[str, str, dict[str, Any]]]) -> MappingRepor
 
 # --- The eight steps ------------------------------------------------------------------------------
 
-def refusal_words(event: ProvisioningEvent, now: datetime) -> str:
-    when = clock(event.occurred_at, now)
+def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo) -> str:
+    when = clock(event.occurred_at, now, zone)
     if event.status == 401:
         detail = event.error_detail or ""
         if detail.startswith("revoked"):
@@ -260,17 +261,17 @@ def _credentials(e: Evidence) -> tuple[State, str]:
 
 def _test_connection(e: Evidence) -> tuple[State, str]:
     if e.refused_now:
-        return State.ATTENTION, refusal_words(e.last_refusal, e.now)
+        return State.ATTENTION, refusal_words(e.last_refusal, e.now, e.zone)
     if e.last_test_connection is not None and e.last_test_connection.succeeded:
         event = e.last_test_connection
         return State.DONE, (
-            f"Entra's Test Connection arrived at {clock(event.occurred_at, e.now)} "
+            f"Entra's Test Connection arrived at {clock(event.occurred_at, e.now, e.zone)} "
             f"and was answered {event.status}."
         )
     if e.connected:
         event = e.last_success
         return State.DONE, (
-            f"A request from Entra arrived at {clock(event.occurred_at, e.now)} and was answered "
+            f"A request from Entra arrived at {clock(event.occurred_at, e.now, e.zone)} and was answered "
             f"{event.status} ({event.action})."
         )
     if e.active_tokens:
@@ -305,7 +306,7 @@ def _scope(e: Evidence) -> tuple[State, str]:
 def _assign(e: Evidence) -> tuple[State, str]:
     if e.latest_user is not None:
         return State.DONE, (
-            f"{e.latest_user.user_name} arrived at {clock(e.latest_user.created_at, e.now)}."
+            f"{e.latest_user.user_name} arrived at {clock(e.latest_user.created_at, e.now, e.zone)}."
         )
     failed = [event for event in e.recent_failures if event.resource_type == "User"]
     if failed:
@@ -330,7 +331,7 @@ def _start(e: Evidence) -> tuple[State, str]:
         return State.DONE, (
             f"Provisioning is running: {counted(e.users, 'user')} and "
             f"{counted(e.groups, 'group')} received, "
-            f"last request at {clock(last.occurred_at if last else None, e.now)}."
+            f"last request at {clock(last.occurred_at if last else None, e.now, e.zone)}."
         )
     if e.users:
         return State.WAITING, (
@@ -373,7 +374,9 @@ def _count(query) -> int:
     return db.session.execute(query).scalar_one()
 
 
-def evidence_of(organization_id: int, *, now: datetime, url: str, url_derived: bool) -> Evidence:
+def evidence_of(
+    organization_id: int, *, now: datetime, zone: tzinfo, url: str, url_derived: bool
+) -> Evidence:
     organization = db.get_or_404(Organization, organization_id)
     of_organization = ProvisioningEvent.organization_id == organization_id
     refused = or_(
@@ -402,6 +405,7 @@ def evidence_of(organization_id: int, *, now: datetime, url: str, url_derived: b
     ).all()
     return Evidence(
         now=now,
+        zone=zone,
         tenant_url=url,
         tenant_url_derived=url_derived,
         url_warnings=tuple(tenant_url_warnings(url)),
@@ -428,10 +432,11 @@ def evidence_of(organization_id: int, *, now: datetime, url: str, url_derived: b
     )
 
 
-def progress_of(organization_id: int, *, now: datetime) -> Progress:
+def progress_of(organization_id: int, *, now: datetime, zone: tzinfo) -> Progress:
     evidence = evidence_of(
         organization_id,
         now=now,
+        zone=zone,
         url=tenant_url(),
         url_derived=not current_app.config.get("PUBLIC_URL"),
     )

@@ -23,7 +23,7 @@ def require_admin() -> None:
 
 
 def progress() -> onboarding.Progress:
-    return onboarding.progress_of(current_user.organization_id, now=utcnow())
+    return onboarding.progress_of(current_user.organization_id, now=utcnow(), zone=current_user.zone)
 
 
 def render_step(number: int, **context):

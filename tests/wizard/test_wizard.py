@@ -78,7 +78,7 @@ USER = User(id="u1", user_name="ava@contoso.com", created_at=NOW - timedelta(min
 NO_PROBLEMS = onboarding.MappingReport(0, 0, ())
 
 FRESH = onboarding.Evidence(
-    now=NOW, tenant_url="https://scim.contoso.com/scim_v2", tenant_url_derived=False,
+    now=NOW, zone=timezone.utc, tenant_url="https://scim.contoso.com/scim_v2", tenant_url_derived=False,
     url_warnings=(), tokens=(), last_success=None, last_test_connection=None, last_refusal=None,
     recent=(), users=0, groups=0, memberships=0, latest_user=None, mapping=NO_PROBLEMS,
 )
@@ -150,7 +150,7 @@ def test_progress_names_the_next_step_and_the_warnings():
     ],
 )
 def test_refusals_in_words(refusal, words):
-    assert onboarding.refusal_words(refusal, NOW) == words
+    assert onboarding.refusal_words(refusal, NOW, timezone.utc) == words
 
 
 # --- Pages -------------------------------------------------------------------------------------
