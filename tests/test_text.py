@@ -55,4 +55,3 @@ def test_time_zones_are_the_places_of_the_time_zone_database():
     assert text.zone_named("Europe/Paris").utcoffset(NOW) == timedelta(hours=1)
     assert text.zone_named("Mars/Olympus_Mons") is timezone.utc
     assert text.zone_named("../../etc/passwd") is timezone.utc
-

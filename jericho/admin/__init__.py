@@ -1,12 +1,12 @@
-"""The admin side: first run, sign-in and sign-out, SCIM tokens, the admin's own account, and
-what every admin page carries (security headers, the session cookie, template filters)."""
+"""The admin side: first run, sign-in and sign-out, SCIM tokens, the admin's time zone, and what
+every admin page carries (security headers, the session cookie, template filters)."""
 from flask import Flask
 
-from . import account, auth, tokens, web
+from . import auth, time_zone, tokens, web
 
 
 def init_app(app: Flask) -> None:
     auth.init_app(app)
     web.init_app(app)
     app.register_blueprint(tokens.bp)
-    app.register_blueprint(account.bp)
+    app.register_blueprint(time_zone.bp)

@@ -97,8 +97,9 @@ class TokenReplaceForm(TokenForm):
 
 class TimeZoneForm(FlaskForm):
     time_zone = SelectField(
-        "Time zone",
-        description="Pages show every time in this zone, with its offset from UTC. Exports stay in UTC.",
+        "Show times in",
+        description="Pages show every time in this zone, with its offset from UTC. CSV exports stay in "
+        "UTC (ISO 8601).",
     )
     submit = SubmitField("Save time zone")
 

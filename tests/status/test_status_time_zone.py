@@ -27,7 +27,7 @@ def in_kolkata(app, auth, scim):
     client = app.test_client()
     auth.create(email="ops@contoso.com")
     auth.sign_in(email="ops@contoso.com", client=client)
-    assert client.post("/account", data={"time_zone": "Asia/Kolkata"}).status_code == 302
+    assert client.post("/account/time-zone", data={"time_zone": "Asia/Kolkata"}).status_code == 302
     return client
 
 
