@@ -2,11 +2,13 @@
 request came over HTTPS, and the template filters for times (in the admin's time zone) and counts."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone, tzinfo
 
 from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..storage.models import utcnow
 from ..text import clock, counted
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
     app.add_template_filter(when)
     app.add_template_filter(counted)
+    app.add_template_filter(breakable)
 
 
 def add_security_headers(response: Response) -> Response:
@@ -63,3 +66,18 @@ def when(moment: datetime | None) -> str:
 def admin_zone() -> tzinfo:
     """The signed-in admin's time zone, which every time on a page is shown in."""
     return current_user.zone if current_user.is_authenticated else timezone.utc
+
+
+# An email address or userName in a text, once escaped (an entity holds neither space nor dot).
+_ADDRESS = re.compile(r"\S+@\S+")
+
+
+def breakable(value: object) -> Markup:
+    """`value` escaped, each address in it kept whole on a line where it fits (the class makes it
+    an inline block), and otherwise broken after a dot or before the "@", never within a name."""
+    return Markup(_ADDRESS.sub(_breakable_address, str(escape(value))))
+
+
+def _breakable_address(match: re.Match) -> str:
+    address = match.group().replace(".", ".<wbr>").replace("@", "<wbr>@")
+    return f'<span class="address">{address}</span>'

@@ -18,6 +18,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
     lookup,
     page_text,
     provision_group,
+    page_html,
     provision_user,
     quiet_database,
 )
@@ -25,7 +26,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
 
 def user_names(response) -> list[str]:
     assert response.status_code == 200
-    return re.findall(r'<td><a href="/status/users/[^"]+">([^<]+)</a></td>', response.get_data(as_text=True))
+    return re.findall(r'<td><a href="/status/users/[^"]+">([^<]+)</a></td>', page_html(response))
 
 
 @pytest.fixture

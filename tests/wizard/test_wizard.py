@@ -19,6 +19,7 @@ from jericho.wizard import onboarding
 from jericho.wizard.onboarding import State
 
 from conftest import ScimClient, new_token
+from status_helpers import without_breaks
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=timezone.utc)
 GUID_FILTER = "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
@@ -201,8 +202,9 @@ def create_group(scim: ScimClient, name: str, members: list[str] = ()):
 
 
 def text_of(fragment: str) -> str:
-    """The words of some HTML, as a reader sees them."""
-    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    """The words of some HTML, as a reader sees them (an address marked where it may break is
+    one word)."""
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", without_breaks(fragment))).split())
     return re.sub(r" ([,.:;)])", r"\1", words)
 
 
