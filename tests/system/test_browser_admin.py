@@ -145,6 +145,15 @@ def test_without_javascript_nothing_shows_that_needs_it(directory, browser):
         expect(page.locator("input[data-auto-refresh]")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
+    # The time zone is chosen from a plain list.
+    page.get_by_role("link", name="Time zone: UTC").click()
+    page.get_by_label("Show times in").select_option("Asia/Kolkata")
+    page.get_by_role("button", name="Save time zone").click()
+    expect(page.get_by_role("status")).to_have_text("Times are now shown in Asia/Kolkata.")
+    page.goto(base + "/status/")
+    expect(page.locator("#sync-health")).to_contain_text("UTC+5:30")
+    expect(page.get_by_role("link", name="Time zone: Asia/Kolkata")).to_be_visible()
+
 
 def test_automatic_refresh_is_a_choice_of_each_page(directory, browser):
     _, base, _ = directory
