@@ -4,7 +4,8 @@
   "use strict";
 
   var REFRESH_MS = 10000;
-  var REFRESH_KEY = "jericho.autoRefresh";
+  // Per page: ticking it on one page does not turn it on for the others.
+  var REFRESH_KEY = "jericho.autoRefresh:" + window.location.pathname;
   var announcer;
 
   function announce(message) {

@@ -18,10 +18,26 @@ def test_duration_words(minutes, words):
 
 
 def test_clock_shows_the_date_only_when_it_is_not_today():
-    assert text.clock(NOW.replace(hour=10, minute=42), NOW) == "10:42 UTC"
-    assert text.clock(NOW - timedelta(days=2), NOW) == "28 Nov, 11:00 UTC"
-    assert text.clock(NOW - timedelta(days=365), NOW) == "30 Nov 2025, 11:00 UTC"
-    assert text.clock(None, NOW) == "never"
+    assert text.clock(NOW.replace(hour=10, minute=42), NOW, timezone.utc) == "10:42 UTC"
+    assert text.clock(NOW - timedelta(days=2), NOW, timezone.utc) == "28 Nov, 11:00 UTC"
+    assert text.clock(NOW - timedelta(days=365), NOW, timezone.utc) == "30 Nov 2025, 11:00 UTC"
+    assert text.clock(None, NOW, timezone.utc) == "never"
+
+
+@pytest.mark.parametrize(
+    "zone, moment, words",
+    [
+        ("Europe/Paris", NOW, "12:00 UTC+1"),
+        ("Europe/Paris", NOW.replace(month=7), "30 Jul, 13:00 UTC+2"),  # summer time
+        ("America/New_York", NOW.replace(hour=3), "29 Nov, 22:00 UTC-5"),  # still yesterday there
+        ("Asia/Kolkata", NOW.replace(hour=20), "1 Dec, 01:30 UTC+5:30"),  # already tomorrow there
+        ("Asia/Kathmandu", NOW, "16:45 UTC+5:45"),
+        ("Europe/London", NOW, "11:00 UTC"),  # winter: no offset from UTC
+        ("UTC", NOW.replace(year=2025), "30 Nov 2025, 11:00 UTC"),
+    ],
+)
+def test_clock_shows_the_time_where_the_admin_is_with_its_offset(zone, moment, words):
+    assert text.clock(moment, NOW, text.zone_named(zone)) == words
 
 
 def test_times_in_words():
@@ -30,3 +46,12 @@ def test_times_in_words():
     assert text.ago(None, now=NOW) == ""
     assert text.lasting(timedelta(minutes=42)) == "42 minutes"
     assert text.counted(1, "group") == "1 group" and text.counted(12_000, "user") == "12,000 users"
+
+
+def test_time_zones_are_the_places_of_the_time_zone_database():
+    names = text.time_zone_names()
+    assert names[0] == "UTC" and {"Europe/Paris", "America/Argentina/Buenos_Aires", "Asia/Kathmandu"} <= set(names)
+    assert not {"US/Eastern", "Etc/GMT+5", "EST5EDT", "posixrules"} & set(names)  # aliases
+    assert text.zone_named("Europe/Paris").utcoffset(NOW) == timedelta(hours=1)
+    assert text.zone_named("Mars/Olympus_Mons") is timezone.utc
+    assert text.zone_named("../../etc/passwd") is timezone.utc

@@ -3,13 +3,14 @@ NUL characters in every field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..providers import PROVIDERS
 from ..scim.document import EMAIL_PATTERN
 from ..storage.accounts import MIN_PASSWORD_LENGTH
+from ..text import time_zone_names
 
 EMAIL_MESSAGE = "Enter an email address, like it@contoso.com."
 
@@ -119,6 +120,19 @@ class TokenReplaceForm(TokenForm):
         ],
         validators=[Optional()],
     )
+
+
+class TimeZoneForm(Form):
+    time_zone = SelectField(
+        "Show times in",
+        description="Pages show every time in this zone, with its offset from UTC. CSV exports stay in "
+        "UTC (ISO 8601).",
+    )
+    submit = SubmitField("Save time zone")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
 class ProviderForm(Form):

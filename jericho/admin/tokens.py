@@ -10,6 +10,7 @@ from ..storage.accounts import tokens_of
 from ..storage.audit import audit_events_of
 from ..storage.models import utcnow
 from .forms import TokenForm
+from .new_token import keep_for_next_view, take_new_token
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 
@@ -23,16 +24,16 @@ def require_admin() -> None:
 @bp.route("", methods=["GET", "POST"])
 def index():
     form = TokenForm()
-    new_token = secret = None
     if form.validate_on_submit():
-        new_token, secret = token_admin.token_issue(
+        keep_for_next_view(*token_admin.token_issue(
             admin_id=current_user.id,
             label=form.label.data or "",
             revoke_active=False,
             remote_addr=request.remote_addr,
             now=utcnow(),
-        )
-        form = TokenForm(formdata=None)
+        ))
+        return redirect(url_for("tokens.index"))
+    new_token, secret = take_new_token(current_user.organization_id)
     return render_template(
         "tokens/index.html",
         form=form,

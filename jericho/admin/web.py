@@ -1,12 +1,15 @@
 """What every admin page carries: a refusal of NUL characters in its address, security headers,
 a session cookie marked Secure whenever the request came over HTTPS, and the template filters for
-times and counts."""
+times (in the admin's time zone) and counts."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timezone, tzinfo
 
 from flask import Flask, Response, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..storage.models import utcnow
 from ..text import clock, counted
@@ -41,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
     app.add_template_filter(when)
     app.add_template_filter(counted)
+    app.add_template_filter(breakable)
 
 
 def refuse_nul_characters() -> None:
@@ -68,4 +72,24 @@ def add_security_headers(response: Response) -> Response:
 
 
 def when(moment: datetime | None) -> str:
-    return clock(moment, utcnow())
+    return clock(moment, utcnow(), admin_zone())
+
+
+def admin_zone() -> tzinfo:
+    """The signed-in admin's time zone, which every time on a page is shown in."""
+    return current_user.zone if current_user.is_authenticated else timezone.utc
+
+
+# An email address or userName in a text, once escaped (an entity holds neither space nor dot).
+_ADDRESS = re.compile(r"\S+@\S+")
+
+
+def breakable(value: object) -> Markup:
+    """`value` escaped, each address in it kept whole on a line where it fits (the class makes it
+    an inline block), and otherwise broken after a dot or before the "@", never within a name."""
+    return Markup(_ADDRESS.sub(_breakable_address, str(escape(value))))
+
+
+def _breakable_address(match: re.Match) -> str:
+    address = match.group().replace(".", ".<wbr>").replace("@", "<wbr>@")
+    return f'<span class="address">{address}</span>'

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Callable, Mapping, Sequence
 
 from ..storage.models import ENTRA as ENTRA_KEY
@@ -22,6 +22,7 @@ class State(enum.Enum):
     NOT_STARTED = "Not started"
     WAITING = "Waiting for Entra"  # "Waiting for <provider>": Provider.state_label
     DONE = "Done"
+    TRIAL = "Fine for a trial"  # works on this server, but the provider could not reach it
     ATTENTION = "Needs attention"
 
     @property
@@ -61,6 +62,7 @@ class Evidence:
     memberships: int
     latest_user: User | None
     mapping: MappingReport
+    zone: tzinfo = timezone.utc  # the admin's, for the times the summaries name
 
     @property
     def active_tokens(self) -> list[ScimToken]:
@@ -153,9 +155,9 @@ class Provider:
         return self.step_template.format(number=number)
 
 
-def refusal_words(event: ProvisioningEvent, now: datetime, *, who: str, test: str) -> str:
+def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo, *, who: str, test: str) -> str:
     """A refused request in words; `who` sent it, and `test` is its name for a connection test."""
-    when = clock(event.occurred_at, now)
+    when = clock(event.occurred_at, now, zone)
     if event.status == 401:
         detail = event.error_detail or ""
         if detail.startswith("revoked"):
@@ -176,14 +178,14 @@ def refusal_words(event: ProvisioningEvent, now: datetime, *, who: str, test: st
 def connection_test_state(e: Evidence, *, who: str, test: str, address: str, token_step: int) -> tuple[State, str]:
     """Whether the provider's connection test (or any request) got through, by its latest word."""
     if e.refused_now:
-        return State.ATTENTION, refusal_words(e.last_refusal, e.now, who=who, test=test)
+        return State.ATTENTION, refusal_words(e.last_refusal, e.now, e.zone, who=who, test=test)
     if e.last_test_connection is not None and e.last_test_connection.succeeded:
         event = e.last_test_connection
-        return State.DONE, f"{who}'s {test} arrived at {clock(event.occurred_at, e.now)} and was answered {event.status}."
+        return State.DONE, f"{who}'s {test} arrived at {clock(event.occurred_at, e.now, e.zone)} and was answered {event.status}."
     if e.connected:
         event = e.last_success
         return State.DONE, (
-            f"A request from {who} arrived at {clock(event.occurred_at, e.now)} and was answered "
+            f"A request from {who} arrived at {clock(event.occurred_at, e.now, e.zone)} and was answered "
             f"{event.status} ({event.action})."
         )
     if e.active_tokens:
@@ -197,6 +199,21 @@ def revoked_tokens(e: Evidence, *, who: str) -> tuple[State, str] | None:
     if not e.active_tokens:
         return State.ATTENTION, f"Every token is revoked: generate a new one for {who}."
     return None
+
+
+def unreachable(e: Evidence, *, who: str, setting: str) -> tuple[State, str]:
+    """The state of a Tenant URL the provider cannot reach. The address the browser used is a
+    trial's, on this computer or a local network: fine until the server has a public https
+    address. A PUBLIC_URL that the provider cannot reach is a setting that fails."""
+    if e.tenant_url_derived:
+        return State.TRIAL, (
+            f"{who} can only reach a public https URL, and {e.tenant_url} is not one. That is fine "
+            f"for a trial here; {who} connects once the server has a public https address."
+        )
+    return State.ATTENTION, (
+        f"{who} cannot reach the {setting} {e.tenant_url}: set PUBLIC_URL to this server's public "
+        "https address."
+    )
 
 
 def active_tokens_words(e: Evidence) -> str:
@@ -229,4 +246,4 @@ def failing_requests(e: Evidence) -> tuple[State, str] | None:
 
 def last_request_time(e: Evidence) -> str:
     last = e.last_request
-    return clock(last.occurred_at if last else None, e.now)
+    return clock(last.occurred_at if last else None, e.now, e.zone)

@@ -3,7 +3,7 @@ provisioning (ENTRA.md), and its words for the sync status pages. Its "why" reas
 pages' own (status/insights.py), written for Entra first."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
@@ -19,12 +19,13 @@ from .base import (
     failing_users,
     last_request_time,
     revoked_tokens,
+    unreachable,
 )
 from .base import refusal_words as _refusal_words
 
 
-def refusal_words(event: ProvisioningEvent, now: datetime) -> str:
-    return _refusal_words(event, now, who="Entra", test="Test Connection")
+def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo = timezone.utc) -> str:
+    return _refusal_words(event, now, zone, who="Entra", test="Test Connection")
 
 
 def _create_app(e: Evidence) -> tuple[State, str]:
@@ -49,7 +50,7 @@ def _credentials(e: Evidence) -> tuple[State, str]:
     if revoked := revoked_tokens(e, who="Entra"):
         return revoked
     if e.url_warnings and not e.connected:
-        return State.ATTENTION, f"Entra may not be able to reach the Tenant URL {e.tenant_url}."
+        return unreachable(e, who="Entra", setting="Tenant URL")
     return State.DONE, active_tokens_words(e)
 
 
@@ -81,7 +82,7 @@ def _scope(e: Evidence) -> tuple[State, str]:
 def _assign(e: Evidence) -> tuple[State, str]:
     if e.latest_user is not None:
         return State.DONE, (
-            f"{e.latest_user.user_name} arrived at {clock(e.latest_user.created_at, e.now)}."
+            f"{e.latest_user.user_name} arrived at {clock(e.latest_user.created_at, e.now, e.zone)}."
         )
     if failing := failing_users(e):
         return failing

@@ -8,7 +8,7 @@ user (a deactivated user is how someone leaves), and userName is the application
 format the app's Sign On settings choose."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
@@ -25,14 +25,15 @@ from .base import (
     failing_users,
     last_request_time,
     revoked_tokens,
+    unreachable,
 )
 from .base import refusal_words as _refusal_words
 
 APP = "Okta Admin Console > Applications > Applications > your Jericho app"
 
 
-def refusal_words(event: ProvisioningEvent, now: datetime) -> str:
-    return _refusal_words(event, now, who="Okta", test="Test Connector Configuration")
+def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo = timezone.utc) -> str:
+    return _refusal_words(event, now, zone, who="Okta", test="Test Connector Configuration")
 
 
 def _app_integration(e: Evidence) -> tuple[State, str]:
@@ -47,7 +48,7 @@ def _base_url(e: Evidence) -> tuple[State, str]:
     if e.connected:
         return State.DONE, "Okta reaches this server at the base URL."
     if e.url_warnings:
-        return State.ATTENTION, f"Okta may not be able to reach the base URL {e.tenant_url}."
+        return unreachable(e, who="Okta", setting="base URL")
     if e.tokens:
         return State.WAITING, "This turns Done when Okta's first request arrives (step 6)."
     return State.NOT_STARTED, "Copy the base URL into SCIM connector base URL."
@@ -88,7 +89,7 @@ def _test_connector(e: Evidence) -> tuple[State, str]:
 def _to_app(e: Evidence) -> tuple[State, str]:
     if e.latest_user is not None:
         return State.DONE, (
-            f"Okta created {e.latest_user.user_name} at {clock(e.latest_user.created_at, e.now)}, "
+            f"Okta created {e.latest_user.user_name} at {clock(e.latest_user.created_at, e.now, e.zone)}, "
             "so Create Users is on."
         )
     if failing := failing_users(e):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Callable, Mapping, TypeVar
 
 from flask import abort, current_app, g
@@ -432,7 +432,7 @@ class Dashboard:
         return self.sync.cycles[::-1][:limit]
 
 
-def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange) -> Dashboard:
+def dashboard_of(organization_id: int, *, now: datetime, zone: tzinfo, chart_range: ChartRange) -> Dashboard:
     """Everything the dashboard shows. What depends only on the log is kept between views
     (`kept`); what depends on the time is worked out from it on each view."""
     counts = counts_of(organization_id)
@@ -443,6 +443,7 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
         if latest_cycle and latest_cycle.tally.errors else []
     health = insights.health_of(insights.HealthEvidence(
         now=now,
+        zone=zone,
         last_request=latest.request,
         started=latest.change is not None or counts.users.users > 0 or counts.groups > 0,
         latest_cycle=latest_cycle,
@@ -451,8 +452,8 @@ def dashboard_of(organization_id: int, *, now: datetime, chart_range: ChartRange
     ))
     # The chart depends on the time only through its window: whole buckets up to now.
     window = insights.chart_window(chart_range, now)
-    chart = kept(organization_id, ("chart", chart_range, *sync.kept_as, window),
-                 lambda: insights.chart_of(sync.activity, chart_range, now=now))
+    chart = kept(organization_id, ("chart", chart_range, *sync.kept_as, window, zone),
+                 lambda: insights.chart_of(sync.activity, chart_range, now=now, zone=zone))
     return Dashboard(
         health=health,
         counts=counts,

@@ -2,7 +2,8 @@
 grouped by cause with their fix, the activity chart, and why a person has not arrived.
 
 Pure functions over plain values (no Flask, no queries), so each rule is tested in isolation;
-`status_data` gathers the values. Every function that depends on the time takes `now`.
+`status_data` gathers the values. Every function that depends on the time takes `now`, and one
+that names a time of day the admin's time zone.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import enum
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from ..providers import Reason
@@ -200,11 +201,11 @@ def first_sync_of(
     return FirstSync(FirstSyncState.FINISHED if finished else FirstSyncState.IN_PROGRESS, cycle, continued)
 
 
-def first_sync_words(sync: FirstSync, *, now: datetime) -> str:
+def first_sync_words(sync: FirstSync, *, now: datetime, zone: tzinfo) -> str:
     cycle = sync.cycle
     if cycle is not None:
         created = f"{counted(cycle.tally.users_created, 'user')} and {counted(cycle.tally.groups_created, 'group')}"
-        start, end = clock(cycle.start, now), clock(cycle.end, now)
+        start, end = clock(cycle.start, now, zone), clock(cycle.end, now, zone)
     if sync.state is FirstSyncState.IN_PROGRESS and sync.continued:
         return f"The first sync is running; since {start}, {created} were created."
     if sync.state is FirstSyncState.IN_PROGRESS:
@@ -383,6 +384,7 @@ class HealthState(enum.Enum):
 @dataclass(frozen=True)
 class HealthEvidence:
     now: datetime
+    zone: tzinfo  # the admin's, for the times the banner names
     last_request: EventLike | None
     started: bool  # a change has been received, or users and groups are here
     latest_cycle: Cycle | None  # the cycle of the last request
@@ -416,13 +418,13 @@ def health_of(e: HealthEvidence) -> Health:
         details = [f"Main cause: {failing.cause.title}. {failing.cause.fix}"]
         if stale:
             details.append(
-                f"Nothing has arrived since {clock(e.last_request.occurred_at, e.now)}: Entra may "
+                f"Nothing has arrived since {clock(e.last_request.occurred_at, e.now, e.zone)}: Entra may "
                 "have put the job in quarantine (its Provisioning page says so).")
         return Health(HealthState.FAILING, summary, tuple(details), failing)
     if stale:
         return Health(HealthState.STALE, (
             f"No request from Entra for {duration_words(silence.total_seconds() / 60)} "
-            f"(last at {clock(e.last_request.occurred_at, e.now)})."), (_stale_advice(),))
+            f"(last at {clock(e.last_request.occurred_at, e.now, e.zone)})."), (_stale_advice(),))
     return Health(HealthState.CONNECTED, _connected_summary(e), _connected_details(e))
 
 
@@ -452,7 +454,7 @@ def _stale_advice() -> str:
 
 def _connected_summary(e: HealthEvidence) -> str:
     last = e.last_request
-    when = clock(last.occurred_at, e.now)
+    when = clock(last.occurred_at, e.now, e.zone)
     if not e.started:
         return f"Entra's Test Connection works (last request at {when})."
     return f"Entra's last request arrived at {when}."
@@ -461,7 +463,7 @@ def _connected_summary(e: HealthEvidence) -> str:
 def _connected_details(e: HealthEvidence) -> tuple[str, ...]:
     details = []
     if e.first_sync.state in (FirstSyncState.IN_PROGRESS, FirstSyncState.ON_DEMAND_ONLY, FirstSyncState.NOT_STARTED):
-        details.append(first_sync_words(e.first_sync, now=e.now))
+        details.append(first_sync_words(e.first_sync, now=e.now, zone=e.zone))
     errors = sum(group.count for group in e.latest_errors if not group.cause.harmless)
     if errors:
         details.append(
@@ -520,14 +522,18 @@ class ChartRange:
     span: timedelta
     bucket: timedelta
     bar: str  # what one bar covers, in words
-    label_every: int  # bars between x labels
+    label_every: timedelta  # between x labels, from midnight in the admin's time zone
     label_format: str
 
 
 CHART_RANGES = {
-    "24h": ChartRange("24h", "Last 24 hours", timedelta(hours=24), timedelta(minutes=30), "30 minutes", 6, "%H:%M"),
-    "7d": ChartRange("7d", "Last 7 days", timedelta(days=7), timedelta(hours=4), "4 hours", 6, "%a %d"),
+    "24h": ChartRange("24h", "Last 24 hours", timedelta(hours=24), timedelta(minutes=30), "30 minutes",
+                      timedelta(hours=3), "%H:%M"),
+    "7d": ChartRange("7d", "Last 7 days", timedelta(days=7), timedelta(hours=4), "4 hours",
+                     timedelta(days=1), "%a %d"),
 }
+# An x label starts at its time and needs this much room before the chart's right edge.
+LABEL_ROOM = 40
 SEGMENT_KINDS = ("changes", "lookups", "errors")
 
 
@@ -539,7 +545,7 @@ def chart_window(chart_range: ChartRange, now: datetime) -> tuple[datetime, date
     return end - chart_range.span, end
 
 
-def chart_of(activity: Iterable[Activity], chart_range: ChartRange, *, now: datetime) -> Chart:
+def chart_of(activity: Iterable[Activity], chart_range: ChartRange, *, now: datetime, zone: tzinfo) -> Chart:
     start, end = chart_window(chart_range, now)
     count = int(chart_range.span / chart_range.bucket)
     tallies = [Tally() for _ in range(count)]
@@ -565,11 +571,22 @@ def chart_of(activity: Iterable[Activity], chart_range: ChartRange, *, now: date
         bars.append(Bar(bar_start, bar_start + chart_range.bucket, round(LEFT + index * slot + 1, 2),
                         round(max(slot - 2, 1), 2), tally, tuple(segments)))
     ticks = tuple((round(BOTTOM - plot_height * value / y_max, 2), value) for value in (0, y_max // 2, y_max))
-    labels = tuple(
-        (round(LEFT + index * slot, 2), (start + index * chart_range.bucket).strftime(chart_range.label_format))
-        for index in range(0, count, chart_range.label_every)
-    )
-    return Chart(start, end, tuple(bars), y_max, ticks, labels, total)
+    labels = []
+    for moment in _label_times(start, end, chart_range.label_every, zone):
+        x = LEFT + (WIDTH - LEFT) * ((moment - start) / (end - start))
+        if x <= WIDTH - LABEL_ROOM:
+            labels.append((round(x, 2), moment.strftime(chart_range.label_format)))
+    return Chart(start, end, tuple(bars), y_max, ticks, tuple(labels), total)
+
+
+def _label_times(start: datetime, end: datetime, every: timedelta, zone: tzinfo) -> Iterable[datetime]:
+    """The times from `start` to `end` that the clocks in `zone` show as midnight or a whole
+    `every` after it (the bars start at whole buckets in UTC, which may fall anywhere there)."""
+    moment = datetime.combine(start.astimezone(zone).date(), time(), tzinfo=zone)
+    while moment < end:
+        if moment >= start:
+            yield moment
+        moment += every  # by the clock on the wall: midnight stays midnight across a change of offset
 
 
 def _nice_ceiling(value: int) -> int:

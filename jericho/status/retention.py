@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from ..cli import jericho_cli, user_errors
 from ..extensions import db
 from ..storage.database import writes
-from ..storage.models import Organization, ProvisioningEvent, utcnow
+from ..storage.models import Organization, ProvisioningEvent, utcnow, wall_clock
 from . import activity
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ class Schedule:
 def init_app(app: Flask) -> None:
     retention_days(app)  # a wrong setting stops the start, not a prune an hour later
     jericho_cli.add_command(prune_log_command)
-    app.extensions[EXTENSION] = Schedule(next_at=utcnow() + FIRST_AUTOMATIC_DELAY)
+    # When to prune follows the process's own time, whatever day the app's clock says (a test
+    # may set it to any): the requests to prune are still the ones older than the app's now.
+    app.extensions[EXTENSION] = Schedule(next_at=wall_clock() + FIRST_AUTOMATIC_DELAY)
     app.after_request(_prune_when_due)
 
 
@@ -102,7 +104,7 @@ def _delete_batch(*, organization_id: int | None, cutoff: datetime, batch_size: 
 def _prune_when_due(response: Response) -> Response:
     app = current_app._get_current_object()
     schedule: Schedule = app.extensions[EXTENSION]
-    now = utcnow()
+    now = wall_clock()
     if now < schedule.next_at or not schedule.lock.acquire(blocking=False):
         return response
     try:

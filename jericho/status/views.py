@@ -58,7 +58,7 @@ def page_helpers() -> dict:
     return {
         "ago": lambda value: text.ago(value, now=moment),
         "lasting": text.lasting,
-        "first_sync_words": lambda sync: insights.first_sync_words(sync, now=moment),
+        "first_sync_words": lambda sync: insights.first_sync_words(sync, now=moment, zone=current_user.zone),
         "operation_words": OPERATION_WORDS,
         "operations": ProvisioningEvent.OPERATIONS,
         "causes_by_key": insights.CAUSES_BY_KEY,
@@ -73,9 +73,9 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    moment = now()
-    data = status_data.dashboard_of(organization_id(), now=moment, chart_range=chart_range)
-    sync, chart, today = data.sync, data.chart, utcnow().date()
+    moment, zone = now(), current_user.zone
+    data = status_data.dashboard_of(organization_id(), now=moment, zone=zone, chart_range=chart_range)
+    sync, chart, today = data.sync, data.chart, utcnow().astimezone(zone).date()
     # What the page says of the time is worked out here, and the page is kept under it with what
     # the log holds (status_data.kept): it is made again when a text changes, at most once a
     # minute, rather than on each view.
@@ -84,9 +84,10 @@ def dashboard():
         *((data.last_cycle.start,) if data.last_cycle else ()),
     )}
     first = sync.first_sync
-    first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(first, now=moment)
+    first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(
+        first, now=moment, zone=zone)
     key = ("dashboard", chart_range, *sync.kept_as, data.health, first.state, first_words, tuple(agos.items()),
-           chart.start, today)
+           chart.start, zone, today)
     content = status_data.kept(organization_id(), key, lambda: Markup(render_template(
         "status/_dashboard.html",
         data=data,
@@ -102,9 +103,11 @@ def dashboard():
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    # Below the site's header the page is the same for every admin of the organization until
-    # the log changes (status_data.kept); its times read differently from one day to the next.
-    content = status_data.kept(organization_id(), ("users page", filters, utcnow().date()),
+    # Below the site's header the page is the same for every admin of the organization in one
+    # time zone until the log changes (status_data.kept); its times read differently from one
+    # day to the next.
+    zone = current_user.zone
+    content = status_data.kept(organization_id(), ("users page", filters, zone, utcnow().astimezone(zone).date()),
                                lambda: _users_content(organization_id(), filters))
     return render_template("status/users.html", content=content)
 

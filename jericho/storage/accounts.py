@@ -11,6 +11,7 @@ from sqlalchemy.orm import contains_eager
 from ..extensions import db
 from ..scim.document import EMAIL_PATTERN
 from ..security import NewToken, generate_token, hash_password
+from ..text import time_zone_names
 from .audit import audit_record
 from .database import transaction_lock, writes
 from .models import AdminUser, Organization, ScimToken, utcnow
@@ -263,4 +264,14 @@ def _admin_with_email(email: str) -> AdminUser:
     ).scalar_one_or_none()
     if admin is None:
         raise AccountError(f"no admin with the email {email.strip()!r}")
+    return admin
+
+
+@writes
+def admin_time_zone_set(*, admin_id: int, time_zone: str) -> AdminUser:
+    """The time zone the admin's pages show times in, by its name in the time zone database."""
+    if time_zone not in time_zone_names():
+        raise AccountError(f"{time_zone!r} is not a time zone this server knows")
+    admin = db.session.get(AdminUser, admin_id)
+    admin.time_zone = time_zone
     return admin

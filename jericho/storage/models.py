@@ -9,7 +9,7 @@ case-insensitive matching, RFC 7643 §2.1 caseExact=false).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Callable
 
 from flask_login import UserMixin
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from ..extensions import db
+from ..text import zone_named
 
 
 def utcnow() -> datetime:
@@ -86,8 +87,14 @@ class AdminUser(UserMixin, db.Model):
     # Each session keeps the version it began under and works only while it is current, so
     # raising it ends every session of the admin, copies of the cookie included (admin/sessions.py).
     session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # The time zone database's name of the zone the admin reads times in, e.g. "Europe/Paris".
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     organization: Mapped[Organization] = relationship()
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone_named(self.time_zone)
 
 
 class ScimToken(db.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,7 +59,7 @@ class Progress:
 
     @property
     def warnings(self) -> list[StepStatus]:
-        return [step for step in self.steps if step.state is State.ATTENTION]
+        return [step for step in self.steps if step.state in (State.ATTENTION, State.TRIAL)]
 
 
 def first_cycle_estimate(objects: int) -> tuple[str, str]:
@@ -132,7 +132,9 @@ def _count(query) -> int:
     return db.session.execute(query).scalar_one()
 
 
-def evidence_of(organization: Organization, *, now: datetime, url: str, url_derived: bool) -> Evidence:
+def evidence_of(
+    organization: Organization, *, now: datetime, zone: tzinfo, url: str, url_derived: bool
+) -> Evidence:
     organization_id = organization.id
     of_organization = ProvisioningEvent.organization_id == organization_id
     refused = or_(
@@ -161,6 +163,7 @@ def evidence_of(organization: Organization, *, now: datetime, url: str, url_deri
     ).all()
     return Evidence(
         now=now,
+        zone=zone,
         tenant_url=url,
         tenant_url_derived=url_derived,
         url_warnings=tuple(tenant_url_warnings(url, provider_of(organization.identity_provider))),
@@ -187,10 +190,11 @@ def evidence_of(organization: Organization, *, now: datetime, url: str, url_deri
     )
 
 
-def progress_of(organization: Organization, *, now: datetime) -> Progress:
+def progress_of(organization: Organization, *, now: datetime, zone: tzinfo) -> Progress:
     evidence = evidence_of(
         organization,
         now=now,
+        zone=zone,
         url=tenant_url(),
         url_derived=not current_app.config.get("PUBLIC_URL"),
     )

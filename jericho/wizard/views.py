@@ -2,10 +2,13 @@
 app's "/"."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from ..admin.forms import EstimateForm, ProviderForm, TokenForm, TokenReplaceForm
+from ..admin.new_token import keep_for_next_view, take_new_token
 from ..providers import PROVIDERS, provider_of
 from ..storage import tokens as token_admin
 from ..storage.accounts import organization_choose_provider, tokens_of
@@ -22,7 +25,7 @@ def require_admin() -> None:
 
 
 def progress() -> onboarding.Progress:
-    return onboarding.progress_of(current_user.organization, now=utcnow())
+    return onboarding.progress_of(current_user.organization, now=utcnow(), zone=current_user.zone)
 
 
 def render_step(number: int, **context):
@@ -69,6 +72,7 @@ def step(number: int):
     context = {}
     if number == provider.token_step:
         context["form"] = TokenForm(formdata=None, label=provider.short_name)
+        context["new_token"], context["secret"] = take_new_token(current_user.organization_id)
     if number == 8:
         form = EstimateForm(formdata=request.args)
         context["form"] = form
@@ -87,14 +91,14 @@ def new_token():
         if active and form.old_tokens.data is None:
             form.old_tokens.errors.append("Choose what happens to the current token.")
         else:
-            token, secret = token_admin.token_issue(
+            keep_for_next_view(*token_admin.token_issue(
                 admin_id=current_user.id,
                 label=form.label.data or "",
                 revoke_active=form.old_tokens.data == "revoke",
                 remote_addr=request.remote_addr,
                 now=utcnow(),
-            )
-            return render_step(provider.token_step, secret=secret, new_token=token)
+            ))
+            return redirect(url_for("wizard.step", number=provider.token_step))
     elif not form.is_submitted():
         form.label.data = provider.short_name
         # A token never used is best revoked; one in use is kept until the provider has the new one.
@@ -105,3 +109,10 @@ def new_token():
 @bp.get("/wizard/summary")
 def summary():
     return render_template("wizard/summary.html", progress=progress())
+
+
+@bp.get("/wizard/deploy.md")
+def deploy_guide():
+    """docs/deploy.md, how to serve the app at a public https address, as the text it is."""
+    docs = Path(current_app.root_path).parent / "docs"
+    return send_from_directory(docs, "deploy.md", mimetype="text/plain")

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from jericho import text
 from jericho.status import insights
 from jericho.status.insights import (
     CAUSES_BY_KEY,
@@ -125,7 +126,7 @@ def test_a_first_sync_still_running_when_the_window_opened_continues():
 
 def test_first_sync_words():
     (cycle,) = insights.cycles_of([activity(0, "create", 1), activity(0, "create", 2, resource_type="Group")])
-    words = insights.first_sync_words(FirstSync(FirstSyncState.FINISHED, cycle), now=NOW)
+    words = insights.first_sync_words(FirstSync(FirstSyncState.FINISHED, cycle), now=NOW, zone=timezone.utc)
     assert words == "The first sync looks finished: it ran from 10:00 UTC to 10:00 UTC and created 1 user and 2 groups."
 
 
@@ -134,7 +135,7 @@ def test_first_sync_words():
 def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None):
     cycles = insights.cycles_of(items)
     return insights.health_of(HealthEvidence(
-        now=now, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
+        now=now, zone=timezone.utc, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
         latest_errors=insights.merge_error_groups(errors),
         first_sync=sync or FirstSync(FirstSyncState.EARLIER),
     ))
@@ -267,7 +268,8 @@ def test_the_scim_error_body_as_answered():
 def test_the_chart_counts_each_kind_in_its_bucket():
     now = at(125)  # 12:05, in the 12:00-12:30 bucket
     chart = insights.chart_of([activity(0, "create", 4), activity(1, "lookup", 6), activity(31, "update", 1, failed=True),
-                               activity(-24 * 60 - 30, "create")], CHART_RANGES["24h"], now=now)
+                               activity(-24 * 60 - 30, "create")], CHART_RANGES["24h"], now=now,
+                              zone=timezone.utc)
     assert (chart.start, chart.end) == (at(150) - timedelta(hours=24), at(150))
     assert len(chart.bars) == 48 and chart.total.requests == 11  # the request a day earlier is outside
     bar = next(b for b in chart.bars if b.start == at(0))
@@ -282,10 +284,33 @@ def test_the_chart_counts_each_kind_in_its_bucket():
 
 
 def test_a_quiet_chart_is_empty_and_still_drawn():
-    chart = insights.chart_of([], CHART_RANGES["7d"], now=NOW)
+    chart = insights.chart_of([], CHART_RANGES["7d"], now=NOW, zone=timezone.utc)
     assert chart.empty and len(chart.bars) == 42 and chart.y_max == 2
     assert all(not bar.segments for bar in chart.bars)
     assert len(chart.x_labels) == 7
+
+
+@pytest.mark.parametrize(
+    "range_key, zone, labels",
+    [
+        # The window is 12:30 the day before to 12:30 UTC; labels fall on whole local hours.
+        ("24h", "UTC", ["15:00", "18:00", "21:00", "00:00", "03:00", "06:00", "09:00"]),
+        ("24h", "Asia/Kolkata", ["18:00", "21:00", "00:00", "03:00", "06:00", "09:00", "12:00", "15:00"]),
+        ("24h", "Asia/Kathmandu", ["21:00", "00:00", "03:00", "06:00", "09:00", "12:00", "15:00"]),
+        # 23 Nov 16:00 to 30 Nov 16:00 UTC: midnights in New York, five hours behind.
+        ("7d", "America/New_York", ["Tue 24", "Wed 25", "Thu 26", "Fri 27", "Sat 28", "Sun 29", "Mon 30"]),
+    ],
+)
+def test_the_chart_labels_the_admins_own_hours_and_days(range_key, zone, labels):
+    now = at(125) if range_key == "24h" else NOW
+    chart = insights.chart_of([], CHART_RANGES[range_key], now=now, zone=text.zone_named(zone))
+    assert [label for _, label in chart.x_labels] == labels
+    # Each label stands where its time is on the axis (to the few seconds x's rounding leaves).
+    span = chart.end - chart.start
+    for x, label in chart.x_labels:
+        moment = chart.start + span * ((x - insights.LEFT) / (insights.WIDTH - insights.LEFT)) + timedelta(seconds=30)
+        assert moment.astimezone(text.zone_named(zone)).strftime(CHART_RANGES[range_key].label_format) == label
+        assert x <= insights.WIDTH - insights.LABEL_ROOM
 
 
 @pytest.mark.parametrize("value, ceiling", [(0, 2), (3, 5), (10, 10), (11, 20), (28, 50), (51, 100), (12345, 20000)])
@@ -358,9 +383,9 @@ def test_what_was_found(fields, finding):
 def test_first_sync_words_when_it_began_before_the_window():
     (cycle,) = insights.cycles_of([activity(0, "create", 3)])
     running = FirstSync(FirstSyncState.IN_PROGRESS, cycle, continued=True)
-    assert insights.first_sync_words(running, now=NOW) == (
+    assert insights.first_sync_words(running, now=NOW, zone=timezone.utc) == (
         "The first sync is running; since 10:00 UTC, 3 users and 0 groups were created.")
     finished = FirstSync(FirstSyncState.FINISHED, cycle, continued=True)
-    assert insights.first_sync_words(finished, now=NOW) == (
+    assert insights.first_sync_words(finished, now=NOW, zone=timezone.utc) == (
         "The first sync looks finished: it ended at 10:00 UTC; 3 users and 0 groups were created after 10:00 UTC.")
     assert first_sync([activity(-59, "create", 3)], earlier_creates=2, now=at(-58)).continued

@@ -3,7 +3,7 @@ what is shown stays what counting the whole log would show — across bucket bou
 requests that arrive after a view, for requests stored late with an earlier time, and after
 pruning."""
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -138,7 +138,7 @@ def test_two_processes_storing_the_first_buckets_at_once(app, log, monkeypatch):
 
 def test_the_dashboard_errors_match_the_log(app, log):
     with app.app_context():
-        dashboard = status_data.dashboard_of(log, now=utcnow(), chart_range=status_data.insights.CHART_RANGES["24h"])
+        dashboard = status_data.dashboard_of(log, now=utcnow(), zone=timezone.utc, chart_range=status_data.insights.CHART_RANGES["24h"])
         assert dashboard.errors == status_data.error_groups(log, ProvisioningEvent.occurred_at >= dashboard.chart.start)
         assert [(group.cause.key, group.count) for group in dashboard.errors] == [("user_conflict", 2)]
 

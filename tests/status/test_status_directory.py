@@ -15,6 +15,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
     admin,
     deactivate,
     lookup,
+    page_html,
     page_text,
     provision_group,
     provision_user,
@@ -24,7 +25,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
 
 def user_names(response) -> list[str]:
     assert response.status_code == 200
-    return re.findall(r'<td><a href="/status/users/[^"]+">([^<]+)</a></td>', response.get_data(as_text=True))
+    return re.findall(r'<td><a href="/status/users/[^"]+">([^<]+)</a></td>', page_html(response))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
     age_log,
     deactivate,
     lookup,
+    page_html,
     page_text,
     provision_group,
     provision_user,
@@ -23,7 +24,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
 
 def actions(response) -> list[str]:
     assert response.status_code == 200
-    return re.findall(r'<td><a href="/status/log/\d+">([^<]+)</a>', response.get_data(as_text=True))
+    return re.findall(r'<td><a href="/status/log/\d+">([^<]+)</a>', page_html(response))
 
 
 def event_ids(app) -> list[int]:

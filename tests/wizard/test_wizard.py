@@ -20,12 +20,13 @@ from jericho.wizard import onboarding
 from jericho.wizard.onboarding import State
 
 from conftest import ScimClient, new_token
+from status_helpers import without_breaks
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=timezone.utc)
 GUID_FILTER = "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-NS, WAIT, DONE, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.ATTENTION
+NS, WAIT, DONE, TRIAL, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.TRIAL, State.ATTENTION
 
 
 # --- Pure rules ------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ USER = User(id="u1", user_name="ava@contoso.com", created_at=NOW - timedelta(min
 NO_PROBLEMS = onboarding.MappingReport(0, 0, ())
 
 FRESH = onboarding.Evidence(
-    now=NOW, tenant_url="https://scim.contoso.com/scim_v2", tenant_url_derived=False,
+    now=NOW, zone=timezone.utc, tenant_url="https://scim.contoso.com/scim_v2", tenant_url_derived=False,
     url_warnings=(), tokens=(), last_success=None, last_test_connection=None, last_refusal=None,
     recent=(), users=0, groups=0, memberships=0, latest_user=None, mapping=NO_PROBLEMS,
 )
@@ -107,8 +108,11 @@ FLOWING = replace(ONE_USER, users=40, groups=3)
         (FLOWING, (DONE,) * 8),
         # Every token revoked: Entra's requests now fail.
         (replace(CONNECTED, tokens=(REVOKED,)), (DONE, DONE, ATTN, DONE, WAIT, WAIT, WAIT, NS)),
-        # A Tenant URL Entra cannot reach matters only until Entra got through anyway.
+        # A Tenant URL Entra cannot reach matters only until Entra got through anyway. Set in
+        # PUBLIC_URL, it fails; taken from the browser's address, it is a trial's.
         (replace(WITH_TOKEN, url_warnings=("private",)), (WAIT, WAIT, ATTN, WAIT, NS, NS, NS, NS)),
+        (replace(WITH_TOKEN, url_warnings=("private",), tenant_url_derived=True),
+         (WAIT, WAIT, TRIAL, WAIT, NS, NS, NS, NS)),
         (replace(CONNECTED, url_warnings=("private",)), (DONE, DONE, DONE, DONE, WAIT, WAIT, WAIT, NS)),
         # A refusal is the latest word from Entra.
         (replace(WITH_TOKEN, last_refusal=event(1, status=401, operation="rejected", error_detail="unknown token")),
@@ -155,7 +159,7 @@ def test_progress_names_the_next_step_and_the_warnings():
     ],
 )
 def test_refusals_in_words(refusal, words):
-    assert entra.refusal_words(refusal, NOW) == words
+    assert entra.refusal_words(refusal, NOW, timezone.utc) == words
 
 
 # --- Pages -------------------------------------------------------------------------------------
@@ -205,8 +209,9 @@ def create_group(scim: ScimClient, name: str, members: list[str] = ()):
 
 
 def text_of(fragment: str) -> str:
-    """The words of some HTML, as a reader sees them."""
-    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    """The words of some HTML, as a reader sees them (an address marked where it may break is
+    one word)."""
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", without_breaks(fragment))).split())
     return re.sub(r" ([,.:;)])", r"\1", words)
 
 
@@ -265,8 +270,8 @@ def test_every_step_page_has_its_entra_instructions(client, admin):
         3: ["Tenant URL", "Secret Token", "https://scim.contoso.com/scim_v2"],
         4: ["Test Connection", "Save", "Check again"],
         5: ["Provision Microsoft Entra ID Groups", "Provision Microsoft Entra ID Users", "mail",
-            "userName", "userPrincipleName", "userPrincipalName", "skipped",
-            "Coalesce([mail],[userPrincipalName])", "restart"],
+            "userName", "Entra's list calls it userPrincipalName; some guides misspell it userPrincipleName",
+            "skipped", "Coalesce([mail],[userPrincipalName])", "restart"],
         6: ["Scope", "Sync only assigned users and groups", "Sync all users and groups"],
         7: ["Users and groups", "+ Add user/group", "direct members", "nested", "security groups",
             "Provision on demand"],
@@ -307,22 +312,40 @@ def test_tenant_url_from_public_url_has_no_warnings(client, admin):
 
 
 @pytest.mark.parametrize("app_config", [{}])
-def test_tenant_url_derived_from_the_request_warns_when_entra_cannot_reach_it(client, admin, scim):
+def test_a_trial_on_this_computer_is_fine_for_a_trial(client, admin, scim):
     page = step_page(client, 3)
     assert "http://localhost/scim_v2" in page
     assert "Taken from the address your browser used" in text_of(page)
     assert "does not start with https://" in page
     assert "localhost is this computer itself" in page
-    assert seen(page) == ("Needs attention", "Entra may not be able to reach the Tenant URL http://localhost/scim_v2.")
+    assert seen(page) == ("Fine for a trial", "Entra can only reach a public https URL, and "
+                          "http://localhost/scim_v2 is not one. That is fine for a trial here; Entra "
+                          "connects once the server has a public https address.")
+    assert '<div class="note note--caution">' in page and 'class="warning"' not in page
+    assert 'href="/wizard/deploy.md">docs/deploy.md</a>' in page
+    guide = client.get("/wizard/deploy.md")
+    assert guide.mimetype == "text/plain" and "PUBLIC_URL" in guide.text
+    assert "Fine for a trial Step 3, Tenant URL and Secret Token: Entra can only reach" in text_of(
+        client.get("/wizard/summary").text)
     scim.get(GUID_FILTER)
     page = step_page(client, 3)
     assert seen(page)[0] == "Done"
     assert "Entra's requests arrive all the same" in page
 
 
+@pytest.mark.parametrize("app_config", [{"PUBLIC_URL": "http://scim.contoso.local"}])
+def test_a_public_url_entra_cannot_reach_needs_attention(client, admin, scim):
+    page = step_page(client, 3)
+    assert seen(page) == ("Needs attention", "Entra cannot reach the Tenant URL http://scim.contoso.local/scim_v2: "
+                          "set PUBLIC_URL to this server's public https address.")
+    assert '<div class="warning">' in page
+    assert 'href="/wizard/deploy.md">docs/deploy.md</a>' in page
+
+
 def test_a_token_is_generated_shown_once_and_stored_hashed(app, client, admin):
-    response = client.post("/wizard/step/3/token", data={"label": "Entra production"})
-    assert response.status_code == 200
+    created = client.post("/wizard/step/3/token", data={"label": "Entra production"})
+    assert (created.status_code, created.location) == (302, "/wizard/step/3")  # Reload never posts again
+    response = client.get("/wizard/step/3")
     assert response.headers["Cache-Control"] == "no-store"
     secret = re.search(r'<code class="copyable__value" id="secret-token">([^<]+)</code>', response.text).group(1)
     assert secret.startswith("jer_")
@@ -334,14 +357,23 @@ def test_a_token_is_generated_shown_once_and_stored_hashed(app, client, admin):
         assert token.label == "Entra production"
         assert token.secret_hash not in response.text
 
-    again = step_page(client, 3)
+    again = step_page(client, 3)  # Reload, or Back to this page
     assert secret not in again
     assert token.prefix in again and "shown once" in again
     assert secret not in client.get("/tokens").text
 
 
+def test_back_to_the_form_after_generating_a_token_is_calm(client, admin):
+    client.post("/wizard/step/3/token", data={"label": "first"})
+    step_page(client, 3)
+    back = client.get("/wizard/step/3/token")
+    assert back.status_code == 200
+    assert "field__errors" not in back.text and "alert--error" not in back.text
+
+
 def test_generating_again_asks_what_happens_to_the_old_token(app, client, admin):
     client.post("/wizard/step/3/token", data={"label": "first"})
+    assert "secret-token" in step_page(client, 3)
     assert 'href="/wizard/step/3/token"' in step_page(client, 3)
     confirm = client.get("/wizard/step/3/token").text
     assert "What happens to the current token" in confirm

@@ -183,8 +183,8 @@ def test_every_okta_step_page_has_its_instructions(client, okta_admin):
 def test_the_token_is_generated_on_step_five(app, client, okta_admin):
     assert seen(step_page(client, 5)) == ("Not started", "Choose HTTP Header and generate a token.")
     assert 'action="/wizard/step/3/token"' in step_page(client, 5)
-    response = client.post("/wizard/step/3/token", data={"label": "Okta"})
-    assert response.status_code == 200
+    response = client.post("/wizard/step/3/token", data={"label": "Okta"}, follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == "/wizard/step/5"
     assert "Step 5 of 8" in response.text and "paste it into Okta's Authorization field" in text_of(response.text)
     assert seen(response.text)[0] == "Done"
     confirm = client.get("/wizard/step/3/token").text
