@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from jericho.extensions import db
-from jericho.status import data as status_data
+from jericho.status import kept as status_kept
 from jericho.status import views as status
 from jericho.storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
 
@@ -100,7 +100,7 @@ def clock(monkeypatch) -> Clock:
 def quiet_database(monkeypatch):
     """The status pages keep what they make, as on a server where no other write is in progress
     (on PostgreSQL, other databases of a shared server may be writing at any moment)."""
-    monkeypatch.setattr(status_data, "settled", lambda writers: True)
+    monkeypatch.setattr(status_kept, "settled", lambda writers: True)
 
 
 @pytest.fixture

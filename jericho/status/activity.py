@@ -36,7 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..storage.database import writes
 from ..storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, utcnow
-from .insights import ACTIVITY_BUCKET, CAUSES, Activity, Cause
+from .causes import CAUSES, Cause
+from .cycles import ACTIVITY_BUCKET, Activity
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)

@@ -272,7 +272,7 @@ class ActivityRollup(db.Model):
     operation: Mapped[str] = mapped_column(String(20))
     resource_type: Mapped[str | None] = mapped_column(String(20))
     failed: Mapped[bool]
-    cause: Mapped[str | None] = mapped_column(String(40))  # a key of insights.CAUSES, for failures
+    cause: Mapped[str | None] = mapped_column(String(40))  # a key of status.causes.CAUSES, for failures
     first: Mapped[int] = mapped_column(BigInteger)
     last: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int]

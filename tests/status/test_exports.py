@@ -6,8 +6,8 @@ import io
 import pytest
 
 from jericho.extensions import db
-from jericho.status import data as status_data
 from jericho.status import exports
+from jericho.status.filters import UserFilters
 from jericho.storage.models import Organization
 
 from status_helpers import (  # noqa: F401 (fixtures)
@@ -134,7 +134,7 @@ def test_hostile_values_cannot_become_formulas(admin, scim):
 
 
 def test_the_users_export_reads_in_batches_each_in_a_context_of_its_own(app, admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "EXPORT_BATCH", 3)
+    monkeypatch.setattr(exports, "BATCH_SIZE", 3)
     boss = provision_user(scim, "boss@contoso.com")
     group = provision_group(scim, "Everyone")
     created = [scim.post("/Users", json={"userName": f"u{n:02}@contoso.com", ENTERPRISE: {"manager": boss["id"]}})
@@ -148,7 +148,7 @@ def test_the_users_export_reads_in_batches_each_in_a_context_of_its_own(app, adm
     count = lambda *args: statements.append(args[2])  # noqa: E731
     db.event.listen(engine, "before_cursor_execute", count)
     try:
-        chunks = list(exports.users_csv(app, organization_id, status_data.UserFilters()))
+        chunks = list(exports.users_csv(app, organization_id, UserFilters()))
     finally:
         db.event.remove(engine, "before_cursor_execute", count)
     assert len(chunks) == 1 + 4  # the header, then one per batch of 3
@@ -161,7 +161,7 @@ def test_the_users_export_reads_in_batches_each_in_a_context_of_its_own(app, adm
 
 
 def test_a_download_stopped_half_way_holds_nothing(app, admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "EXPORT_BATCH", 1)
+    monkeypatch.setattr(exports, "BATCH_SIZE", 1)
     for number in range(3):
         provision_user(scim, f"u{number}@contoso.com")
     response = admin.get("/status/export/users.csv")
@@ -196,7 +196,7 @@ def test_the_log_export_oldest_first_with_the_filters(admin, client, scim, direc
 
 
 def test_the_log_export_merges_its_parts_in_batches(admin, client, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(exports, "BATCH_SIZE", 2)
     for number in range(3):
         lookup(scim, f"u{number}@contoso.com")
         client.get("/scim_v2/Users", headers={"Authorization": "Bearer mistyped"})

@@ -232,16 +232,16 @@ def test_the_dashboard_works_without_javascript_and_inline_code(admin, scim, clo
 def test_requests_are_counted_in_ten_minute_buckets(app, scim):
     initial_sync(scim)
     with app.app_context():
-        from jericho.status import data as status_data
-        activity = status_data.activity_of(1, since=datetime.now(timezone.utc) - timedelta(hours=1))
+        from jericho.status import dashboard
+        activity = dashboard.activity_of(1, since=datetime.now(timezone.utc) - timedelta(hours=1))
     assert {(a.operation, a.resource_type, a.count) for a in activity} >= {("create", "User", 3), ("lookup", "User", 3)}
     assert all(a.bucket.minute % 10 == 0 and a.bucket.second == 0 for a in activity)
     assert len(activity) <= 2 * 6  # kinds of request, in at most two buckets
 
 
 def test_a_busy_log_is_counted_from_the_bucket_of_its_latest_requests(app, admin, scim, clock, monkeypatch):
-    from jericho.status import data as status_data
-    monkeypatch.setattr(status_data, "ACTIVITY_LIMIT", 2)
+    from jericho.status import dashboard
+    monkeypatch.setattr(dashboard, "ACTIVITY_LIMIT", 2)
     initial_sync(scim)
     age_log(app, timedelta(hours=1))
     for name in ("bea@contoso.com", "cy@contoso.com", "di@contoso.com"):
@@ -252,7 +252,7 @@ def test_a_busy_log_is_counted_from_the_bucket_of_its_latest_requests(app, admin
 
 
 def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, quiet_database):
-    from jericho.status import data as status_data
+    from jericho.status import counts, dashboard, kept as status_kept
     from jericho.status import retention
     users = initial_sync(scim)
 
@@ -262,8 +262,8 @@ def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, quiet_d
 
     assert figures() == ("3", "0", "0")
     assert figures() == ("3", "0", "0")
-    assert [kept.value.users.active for kept in app.extensions[status_data.KEPT].values()
-            if isinstance(kept.value, status_data.Counts)] == [3]
+    assert [kept.value.users.active for kept in app.extensions[status_kept.KEPT].values()
+            if isinstance(kept.value, counts.Counts)] == [3]
     deactivate(scim, users[0]["id"])
     assert figures() == ("2", "1", "0")
     scim.delete(f"/Users/{users[1]['id']}")
@@ -276,15 +276,15 @@ def test_counts_are_kept_until_the_next_request(app, admin, scim, clock, quiet_d
 
 
 def test_a_dashboard_kept_between_views_still_follows_the_clock_and_the_log(app, admin, scim, clock, quiet_database):
-    from jericho.status import data as status_data
-    from jericho.status import insights
+    from jericho.status import counts, dashboard, kept as status_kept
+    from jericho.status import chart
     users = initial_sync(scim)
     made = page_text(admin.get("/status/"))
     assert page_text(admin.get("/status/")) == made
-    kept = [entry.value for entry in app.extensions[status_data.KEPT].values()]
-    assert any(isinstance(value, insights.Chart) for value in kept)
+    kept = [entry.value for entry in app.extensions[status_kept.KEPT].values()]
+    assert any(isinstance(value, chart.Chart) for value in kept)
     with app.app_context():  # without any kept, the page reads the same
-        app.extensions[status_data.KEPT] = status_data._KeptStore()
+        app.extensions[status_kept.KEPT] = status_kept._KeptStore()
     assert page_text(admin.get("/status/")) == made
     assert page_text(admin.get("/status/")) == made
     clock.advance(minutes=80)  # what the page says of the time moves on with it
@@ -301,17 +301,17 @@ def test_a_dashboard_kept_between_views_still_follows_the_clock_and_the_log(app,
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="SQLite has one writer at a time: its ids are committed in order")
 def test_nothing_is_kept_while_a_write_is_in_progress(app, admin, scim):
-    from jericho.status import data as status_data
+    from jericho.status import counts, dashboard, kept as status_kept
     initial_sync(scim)
     with app.app_context():
         engine = db.engine
     with engine.connect() as other:
         other.execute(text("SELECT txid_current()"))  # a write transaction, not committed yet
         assert "Active users 3" in page_text(admin.get("/status/"))
-        assert app.extensions[status_data.KEPT].values() == []
+        assert app.extensions[status_kept.KEPT].values() == []
         other.rollback()
     assert "Active users 3" in page_text(admin.get("/status/"))
-    assert app.extensions[status_data.KEPT].values() != []
+    assert app.extensions[status_kept.KEPT].values() != []
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="PostgreSQL plans from the statistics it keeps")
@@ -321,23 +321,23 @@ def test_deleted_users_are_counted_on_the_index_of_operations(app):
     request about a user."""
     from sqlalchemy import func, select
 
-    from jericho.status import data as status_data
+    from jericho.status import log_queries
     with app.app_context():
         db.session.execute(text("DROP INDEX ix_provisioning_events_org_resource"))
         db.session.execute(text("CREATE INDEX ix_provisioning_events_org_resource "
                                 "ON provisioning_events (organization_id, resource_type, resource_id)"))
-        statement = select(func.count()).select_from(ProvisioningEvent).where(*status_data._user_deletions(1))
+        statement = select(func.count()).select_from(ProvisioningEvent).where(*log_queries.user_deletions(1))
         compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_provisioning_events_org_operation_time" in plan
 
 
 def test_a_dashboard_kept_replaces_the_one_before(app, admin, scim, clock, quiet_database):
-    from jericho.status import data as status_data
+    from jericho.status import counts, dashboard, kept as status_kept
     initial_sync(scim)
     for name in ("bea@contoso.com", "cy@contoso.com", "di@contoso.com"):
         lookup(scim, name)
         admin.get("/status/")
-    windows = [entry for entry in app.extensions[status_data.KEPT].values()
-               if isinstance(entry.value, status_data._Window)]
+    windows = [entry for entry in app.extensions[status_kept.KEPT].values()
+               if isinstance(entry.value, dashboard._Window)]
     assert len(windows) == 1  # the windows of earlier requests are not kept beside it

@@ -10,8 +10,10 @@ from sqlalchemy import func, insert, select
 
 from jericho.extensions import db
 from jericho.status import activity, retention
-from jericho.status import data as status_data
-from jericho.status.insights import Activity
+from jericho.status import dashboard as status_dashboard
+from jericho.status import log_queries
+from jericho.status.chart import CHART_RANGES
+from jericho.status.cycles import Activity
 from jericho.storage.models import ActivityRollup, ActivitySeal, Organization, ProvisioningEvent, utcnow
 
 from status_helpers import admin, clock, lookup, page_text  # noqa: F401 (fixtures)
@@ -46,7 +48,7 @@ def shown(organization_id: int, since: datetime) -> list:
     """What the dashboard counts, with a bucket stored in part and counted in part from the log
     added up, as counting the whole log gives it."""
     totals: dict[tuple, Activity] = {}
-    for item in status_data.activity_of(organization_id, since=since):
+    for item in status_dashboard.activity_of(organization_id, since=since):
         key = item.bucket, item.operation, item.resource_type, item.failed, item.cause
         seen = totals.get(key)
         totals[key] = item if seen is None else replace(
@@ -138,8 +140,8 @@ def test_two_processes_storing_the_first_buckets_at_once(app, log, monkeypatch):
 
 def test_the_dashboard_errors_match_the_log(app, log):
     with app.app_context():
-        dashboard = status_data.dashboard_of(log, now=utcnow(), chart_range=status_data.insights.CHART_RANGES["24h"])
-        assert dashboard.errors == status_data.error_groups(log, ProvisioningEvent.occurred_at >= dashboard.chart.start)
+        dashboard = status_dashboard.dashboard_of(log, now=utcnow(), chart_range=CHART_RANGES["24h"])
+        assert dashboard.errors == log_queries.error_groups(log, ProvisioningEvent.occurred_at >= dashboard.chart.start)
         assert [(group.cause.key, group.count) for group in dashboard.errors] == [("user_conflict", 2)]
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, event
 
 from jericho.extensions import db
-from jericho.status import data as status_data
+from jericho.status import directory, kept as status_kept
 from jericho.storage.models import User
 
 from status_helpers import (  # noqa: F401 (fixtures)
@@ -96,8 +96,8 @@ def test_few_groups_are_listed_and_many_are_typed(app, admin, scim, people, monk
     listed = admin.get("/status/users").get_data(as_text=True)
     assert f'<option value="{people["finance"]["id"]}">Finance</option>' in listed
     assert 'name="group_name"' not in listed
-    monkeypatch.setattr(status_data, "GROUP_CHOICES", 1)
-    app.extensions.pop(status_data.KEPT, None)  # the page was kept with the list
+    monkeypatch.setattr(directory, "GROUP_CHOICES", 1)
+    app.extensions.pop(status_kept.KEPT, None)  # the page was kept with the list
     typed = admin.get("/status/users").get_data(as_text=True)
     assert 'name="group_name"' in typed and "<option" not in typed.partition('id="sort"')[0].partition('id="group')[2]
     assert "Finance</option>" not in typed
@@ -117,7 +117,7 @@ def test_a_group_name_typed_stays_in_the_form(admin, people):
 
 def test_a_users_page_is_kept_until_the_next_request(app, admin, scim, people, monkeypatch, quiet_database):
     later = timedelta()
-    monkeypatch.setattr(status_data, "utcnow", lambda: datetime.now(timezone.utc) + later)
+    monkeypatch.setattr(status_kept, "utcnow", lambda: datetime.now(timezone.utc) + later)
     assert "cid@contoso.com" in user_names(admin.get("/status/users"))
     with app.app_context():  # a change the log does not hear of: the page kept does not see it
         db.session.execute(delete(User).where(User.user_name_key == "cid@contoso.com"))
@@ -131,7 +131,7 @@ def test_a_users_page_is_kept_until_the_next_request(app, admin, scim, people, m
         db.session.execute(delete(User).where(User.user_name_key == "bob@contoso.com"))
         db.session.commit()
     assert "bob@contoso.com" in user_names(admin.get("/status/users"))
-    later = status_data.KEPT_FOR  # and a page is kept for a while at most
+    later = status_kept.KEPT_FOR  # and a page is kept for a while at most
     assert user_names(admin.get("/status/users")) == ["ava@contoso.com"]
 
 
@@ -145,7 +145,7 @@ def test_sorting(admin, scim, people):
 
 
 def test_pagination_keeps_the_filters(admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 2)
+    monkeypatch.setattr(directory, "PAGE_SIZE", 2)
     for number in range(5):
         scim.post("/Users", json={"userName": f"p{number}@contoso.com"})
     first = admin.get("/status/users?q=contoso&sort=-user_name")
@@ -265,7 +265,7 @@ def test_group_search_sort_and_empty_filter(admin, scim, people):
 
 
 def test_a_groups_page_with_its_members_paginated(admin, scim, people, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 1)
+    monkeypatch.setattr(directory, "PAGE_SIZE", 1)
     response = admin.get(f"/status/groups/{people['finance']['id']}")
     text = page_text(response)
     assert "Direct members 2" in text and "ava@contoso.com Ava Lindqvist" in text and "bob@contoso.com" not in text
