@@ -257,6 +257,22 @@ class ProvisioningEvent(db.Model):
         return self.status < 400
 
 
+class DirectoryCounts(db.Model):
+    """An organization's users, groups and memberships, counted by the writes that change them
+    (storage/counts.py), so no page counts rows."""
+
+    __tablename__ = "directory_counts"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    active_users: Mapped[int]
+    deactivated_users: Mapped[int]
+    groups: Mapped[int]
+    empty_groups: Mapped[int]  # without a user as a direct member
+    memberships: Mapped[int]  # users as direct members of groups
+
+
 class ActivityRollup(db.Model):
     """An organization's requests of one ten-minute bucket, kind and outcome, counted once (see
     activity.py): what the dashboard would otherwise count on each view."""

@@ -1,0 +1,106 @@
+"""How many users, groups and memberships each organization has: one row per organization
+(`DirectoryCounts`) that each SCIM write updates in its own transaction, so the status pages
+read the figures instead of counting rows.
+
+A write works out what it changed (`CountChange`) from what it already knows, with an index
+probe or two at most, and adds it last (`directory_counts_add`): on PostgreSQL the row stays
+locked until the write commits, so every other write of the organization that changes a count
+waits for it from then on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from sqlalchemy import exists, func, select
+
+from ..extensions import db
+from .database import dialect_insert
+from .models import DirectoryCounts, Group, Membership, User
+
+
+@dataclass(frozen=True)
+class CountChange:
+    active_users: int = 0
+    deactivated_users: int = 0
+    groups: int = 0
+    empty_groups: int = 0  # groups without a user as a direct member
+    memberships: int = 0  # users as direct members of groups
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, field.name) for field in fields(self))
+
+
+def directory_counts_add(*, organization_id: int, change: CountChange) -> None:
+    """Add `change` to the organization's counts, within the caller's transaction."""
+    if not change:
+        return
+    values = {field.name: getattr(change, field.name) for field in fields(change)}
+    statement = dialect_insert(DirectoryCounts).values(organization_id=organization_id, **values)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[DirectoryCounts.organization_id],
+        set_={name: getattr(DirectoryCounts, name) + getattr(statement.excluded, name) for name in values},
+    ))
+
+
+def directory_counts_of(*, organization_id: int) -> DirectoryCounts:
+    found = db.session.get(DirectoryCounts, organization_id)
+    return found or DirectoryCounts(organization_id=organization_id, **{f.name: 0 for f in fields(CountChange)})
+
+
+def user_state(active: bool, *, sign: int = 1) -> CountChange:
+    return CountChange(active_users=sign) if active else CountChange(deactivated_users=sign)
+
+
+def created(row: User | Group, *, memberships: int) -> CountChange:
+    """A new user, or a new group with `memberships` users as members."""
+    if isinstance(row, User):
+        return user_state(row.active)
+    return CountChange(groups=1, memberships=memberships, empty_groups=0 if memberships else 1)
+
+
+def has_members(group: Group) -> bool:
+    """Whether a user is a direct member of the group: one probe of the primary key."""
+    return db.session.execute(select(exists().where(Membership.group_pk == group.pk))).scalar_one()
+
+
+def updated(row: User | Group, *, operation: str, had_members: bool | None, memberships: int) -> CountChange:
+    """A user whose change was `operation`, or a group whose members changed by `memberships`
+    (`had_members` None: its members were not touched)."""
+    if isinstance(row, User):
+        if operation == "enable":
+            return CountChange(active_users=1, deactivated_users=-1)
+        if operation == "disable":
+            return CountChange(active_users=-1, deactivated_users=1)
+        return CountChange()
+    if had_members is None:
+        return CountChange()
+    return CountChange(memberships=memberships, empty_groups=int(not has_members(row)) - int(not had_members))
+
+
+def lock_groups_of_user(*, organization_id: int, scim_id: str) -> None:
+    """Lock the groups a user is a direct member of, before the user: group writes lock the
+    group, then its new members, so taking them in the same order cannot deadlock, and their
+    members cannot change while the user's deletion counts which of them it leaves empty
+    (PostgreSQL; SQLite has one writer)."""
+    db.session.execute(
+        select(Group.pk).where(Group.pk.in_(
+            select(Membership.group_pk).join(User, User.pk == Membership.user_pk)
+            .where(User.organization_id == organization_id, User.id == scim_id)
+        )).order_by(Group.pk).with_for_update()
+    ).all()
+
+
+def removed(row: User | Group) -> CountChange:
+    """What deleting `row` takes away, read before the delete: a user takes their memberships
+    and may leave groups without members; a group takes its memberships."""
+    if isinstance(row, Group):
+        memberships = db.session.execute(
+            select(func.count()).where(Membership.group_pk == row.pk)).scalar_one()
+        return CountChange(groups=-1, memberships=-memberships, empty_groups=0 if memberships else -1)
+    other = Membership.__table__.alias("other")
+    groups = select(Membership.group_pk).where(Membership.user_pk == row.pk).subquery()
+    memberships, left_empty = db.session.execute(select(
+        func.count(),
+        func.count().filter(~exists().where(other.c.group_pk == groups.c.group_pk, other.c.user_pk != row.pk)),
+    ).select_from(groups)).one()
+    return replace(user_state(row.active, sign=-1), memberships=-memberships, empty_groups=left_empty)
