@@ -27,6 +27,7 @@ from ..security import redact_tokens
 from ..storage.database import writes
 from ..storage.models import ProvisioningEvent, utcnow
 from ..storage.resources import Change
+from ..storage.rollups import rollups_add
 from ..urls import is_scim_request
 
 log = logging.getLogger(__name__)
@@ -182,4 +183,7 @@ class EventWriter:
 
 @writes
 def _insert(batch: list[dict]) -> None:
-    db.session.execute(insert(ProvisioningEvent), batch)
+    """The batch and its counts in the dashboard's rollups, in one transaction."""
+    ids = db.session.execute(
+        insert(ProvisioningEvent).returning(ProvisioningEvent.id, sort_by_parameter_order=True), batch).scalars()
+    rollups_add(events=[{**event, "id": event_id} for event, event_id in zip(batch, ids)])

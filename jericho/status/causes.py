@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from ..scim.errors import ScimError
+from ..storage.cause_rules import cause_key
 from .cycles import Activity
 
 TOKEN_FIX = (
@@ -20,89 +21,60 @@ TOKEN_FIX = (
 
 @dataclass(frozen=True)
 class Cause:
-    """A reason requests fail, and how to fix it. A request has the cause of the first rule in
-    CAUSES that matches it; the SQL grouping (activity.cause_key) reads the same rules."""
+    """A reason requests fail, in words: what it is and how to fix it. Which requests have it is
+    said by the rule of the same key (storage/cause_rules.py)."""
 
     key: str
     title: str
     fix: str
-    statuses: tuple[tuple[int, int], ...] = ((400, 600),)  # ranges: from, up to (excluded)
-    operations: tuple[str, ...] = ()  # empty: any
-    resource_types: tuple[str | None, ...] | None = None  # None: any
-    scim_types: tuple[str, ...] = ()
-    detail_prefix: str | None = None
     harmless: bool = False
-
-    def matches(
-        self, *, status: int, operation: str, resource_type: str | None, scim_type: str | None,
-        error_detail: str | None,
-    ) -> bool:
-        return (
-            any(low <= status < high for low, high in self.statuses)
-            and (not self.operations or operation in self.operations)
-            and (self.resource_types is None or resource_type in self.resource_types)
-            and (not self.scim_types or scim_type in self.scim_types)
-            and (self.detail_prefix is None or (error_detail or "").startswith(self.detail_prefix))
-        )
-
-
-def _codes(*codes: int) -> tuple[tuple[int, int], ...]:
-    return tuple((code, code + 1) for code in codes)
 
 
 CAUSES: tuple[Cause, ...] = (
-    # The 401 details are the ones api.views.authenticate gives.
-    Cause("unknown_token", "Entra sends a token this server does not know", TOKEN_FIX,
-          statuses=_codes(401), detail_prefix="unknown token"),
-    Cause("revoked_token", "Entra still sends a revoked token", TOKEN_FIX,
-          statuses=_codes(401), detail_prefix="revoked token"),
+    Cause("unknown_token", "Entra sends a token this server does not know", TOKEN_FIX),
+    Cause("revoked_token", "Entra still sends a revoked token", TOKEN_FIX),
     Cause("no_token", "Requests without a token", (
         "Entra always sends its Secret Token, so these come from something else. If they come from "
-        "Entra, fill in Secret Token on its Provisioning page."), statuses=_codes(401)),
+        "Entra, fill in Secret Token on its Provisioning page.")),
     Cause("user_conflict", "A user with the same userName is already here", (
         "Two users in Entra map to the same userName (often the same mail), or a user was deleted "
         "and created again in Entra. Find the user here by that userName; in Entra, compare both "
         "users' mail and userPrincipalName, and check which source attribute is mapped to userName "
-        "(Provisioning > Mappings > Provision Microsoft Entra ID Users)."),
-          statuses=_codes(409), resource_types=("User",)),
+        "(Provisioning > Mappings > Provision Microsoft Entra ID Users).")),
     Cause("group_conflict", "A group with the same name is already here", (
         "Entra needs unique group names (displayName). Rename one of the groups in Entra, or remove "
-        "the duplicate from the app's Users and groups."), statuses=_codes(409), resource_types=("Group",)),
+        "the duplicate from the app's Users and groups.")),
     Cause("missing_member", "A group member has not been provisioned here", (
         "Entra adds members by the id this server gave the user; that user is missing here (never "
         "provisioned, or deleted). Check that the member is assigned to the app and in scope; after "
-        "fixing, Restart provisioning in Entra so memberships are sent again."),
-          statuses=_codes(400), resource_types=("Group",), detail_prefix="no user or group with id"),
+        "fixing, Restart provisioning in Entra so memberships are sent again.")),
     Cause("unsupported_filter", "A query this server cannot answer", (
         'Matching attributes in Entra must be userName, externalId or emails[type eq "work"].value '
         "for users and displayName for groups (Provisioning > Mappings > the object > Matching "
-        "precedence)."), statuses=_codes(400), scim_types=("invalidFilter",)),
+        "precedence).")),
     Cause("already_deleted", "Deleted already", (
-        "Nothing to do: the user or group was already gone when Entra deleted it."),
-          statuses=_codes(404), operations=("delete",), harmless=True),
+        "Nothing to do: the user or group was already gone when Entra deleted it."), harmless=True),
     Cause("unknown_object", "Entra refers to a user or group that is no longer here", (
         "It was deleted here, but Entra still has its id (InvalidAnchor in Entra's provisioning "
         "logs). In Entra, Restart provisioning (Provisioning > Overview) so it matches the objects "
-        "again."), statuses=_codes(404), resource_types=("User", "Group")),
+        "again.")),
     Cause("wrong_address", "Entra calls an address this server does not serve", (
         "The Tenant URL in Entra must be this server's address followed by /scim_v2 and nothing "
-        "else: copy it from the setup guide."), statuses=_codes(404, 405), resource_types=(None,)),
+        "else: copy it from the setup guide.")),
     Cause("changed_meanwhile", "The object changed in between", (
         "Another request changed it first (If-Match). Entra retries; nothing to do unless it "
-        "persists."), statuses=_codes(412), harmless=True),
+        "persists."), harmless=True),
     Cause("too_large", "A request too large", (
         "Too many members or too large a body in one request. Entra retries with the change on "
-        "later cycles; if it persists, tell the server operator."), statuses=_codes(413)),
+        "later cycles; if it persists, tell the server operator.")),
     Cause("rejected_value", "Entra sent a value this server refused", (
         "The error detail names the attribute. Check its mapping in Entra (Provisioning > "
-        "Mappings): a source without a value, or a target attribute this server does not know."),
-          statuses=_codes(400)),
+        "Mappings): a source without a value, or a target attribute this server does not know.")),
     Cause("unsupported", "A request this server does not support", (
         "Open an example: it names what was asked. Entra's own requests are all supported; "
-        "other clients may ask for more."), statuses=((405, 416), *_codes(501))),
+        "other clients may ask for more.")),
     Cause("server_error", "An error in this server", (
-        "The server's log has the details. Entra retries failed objects on later cycles."),
-          statuses=((500, 600),)),
+        "The server's log has the details. Entra retries failed objects on later cycles.")),
     Cause("other", "Other errors", "Open an example to read the SCIM error."),
 )
 CAUSES_BY_KEY = {cause.key: cause for cause in CAUSES}
@@ -110,11 +82,8 @@ CAUSES_BY_KEY = {cause.key: cause for cause in CAUSES}
 
 def cause_of(event: Any) -> Cause:
     """The cause of a failed request (anything with the ProvisioningEvent fields)."""
-    return next(
-        cause for cause in CAUSES
-        if cause.matches(status=event.status, operation=event.operation, resource_type=event.resource_type,
-                         scim_type=event.scim_type, error_detail=event.error_detail)
-    )
+    return CAUSES_BY_KEY[cause_key(status=event.status, operation=event.operation, resource_type=event.resource_type,
+                                   scim_type=event.scim_type, error_detail=event.error_detail)]
 
 
 def scim_error_body(event: Any) -> str:

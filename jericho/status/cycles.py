@@ -16,9 +16,6 @@ from ..text import clock, counted
 # half a cycle apart belong to the same cycle; a longer silence ends it.
 CYCLE_INTERVAL = timedelta(minutes=40)
 CYCLE_GAP = CYCLE_INTERVAL / 2
-# The log is counted in buckets this long. Shorter than CYCLE_GAP, so no silence that ends a
-# cycle fits inside one, and with each bucket's first and last request, cycles come out exact.
-ACTIVITY_BUCKET = timedelta(minutes=10)
 # Provision on demand sends one user, or one group with up to five members (ENTRA.md §6): a
 # cycle that creates more than one user or group is a real sync.
 ON_DEMAND_CREATES = 1
@@ -40,8 +37,8 @@ class EventLike(Protocol):
 
 @dataclass(frozen=True)
 class Activity:
-    """Requests of one kind and outcome within one ACTIVITY_BUCKET, as the log's aggregate
-    returns them."""
+    """Requests of one kind, outcome and cause within one ten-minute bucket, as the rollups hold
+    them (storage/rollups.py): with each bucket's first and last request, cycles come out exact."""
 
     bucket: datetime
     first: datetime

@@ -11,10 +11,9 @@ from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
 
 from ..extensions import db
 from ..storage.filters import with_ids
-from ..storage.models import Group, Organization, ProvisioningEvent, ScimToken, User
-from . import activity
-from .activity import FAILED, cause_condition
-from .causes import CAUSES, CAUSES_BY_KEY, Cause, ErrorGroup, cause_of, merge_error_groups
+from ..storage.models import Group, ProvisioningEvent, ScimToken, User
+from ..storage.rollups import FAILED, cause_filter, cause_key_sql
+from .causes import CAUSES_BY_KEY, Cause, ErrorGroup, cause_of, merge_error_groups
 from .cycles import CHANGES
 from .filters import MAX_ID, Cursor, LogFilters
 from .matching import contains
@@ -29,22 +28,10 @@ UNKNOWN_TOKEN = "unknown token"
 SUCCEEDED = ProvisioningEvent.status < literal_column("400")
 
 
-def event_branches(organization_id: int) -> list[ColumnElement]:
-    """The parts of the log an organization sees, each on an index: its own requests and, where
-    it is the only organization, requests with a token that matched none — its Entra with a
-    mistyped Secret Token, since Entra always sends one. Requests without any token are never
-    shown: they do not come from Entra. Ordered reads query each part and merge."""
-    return [ProvisioningEvent.organization_id == organization_id, *unknown_token_branches()]
-
-
-def unknown_token_branches() -> list[ColumnElement]:
-    if db.session.execute(select(func.count(Organization.id))).scalar_one() == 1:
-        return [and_(ProvisioningEvent.organization_id.is_(None), ProvisioningEvent.error_detail == UNKNOWN_TOKEN)]
-    return []
-
-
-def event_scope(organization_id: int) -> ColumnElement:
-    return or_(*event_branches(organization_id))
+def _mine(organization_id: int) -> ColumnElement:
+    """An organization's own requests. Requests with a token that matched none belong to no
+    organization: they are never among these."""
+    return ProvisioningEvent.organization_id == organization_id
 
 
 def _key(event: ProvisioningEvent) -> tuple[datetime, int]:
@@ -56,13 +43,9 @@ def newest_first():
 
 
 def latest_event(organization_id: int, *conditions) -> ProvisioningEvent | None:
-    found = [
-        db.session.execute(
-            select(ProvisioningEvent).where(branch, *conditions).order_by(*newest_first()).limit(1)
-        ).scalar_one_or_none()
-        for branch in event_branches(organization_id)
-    ]
-    return max((event for event in found if event), key=_key, default=None)
+    return db.session.execute(
+        select(ProvisioningEvent).where(_mine(organization_id), *conditions).order_by(*newest_first()).limit(1)
+    ).scalar_one_or_none()
 
 
 def latest_change(organization_id: int) -> ProvisioningEvent | None:
@@ -83,22 +66,10 @@ def latest_floor(organization_id: int, count: int) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def cause_filter(key: str) -> ColumnElement:
-    """The failed requests of one cause: its rule matches and no earlier rule does."""
-    conditions = [FAILED]
-    for cause in CAUSES:
-        if cause.key == key:
-            conditions.append(cause_condition(cause))
-            break
-        conditions.append(~cause_condition(cause))
-    return and_(*conditions)
-
-
 def error_groups(organization_id: int, *conditions) -> list[ErrorGroup]:
     """Failed requests (within `conditions`) grouped by cause, in one aggregate."""
-    rows = select(activity.cause_key().label("cause"), ProvisioningEvent.occurred_at, ProvisioningEvent.id).where(
-        event_scope(organization_id), FAILED, *conditions
-    ).subquery()
+    rows = select(cause_key_sql(db.engine.dialect).label("cause"), ProvisioningEvent.occurred_at,
+                  ProvisioningEvent.id).where(_mine(organization_id), FAILED, *conditions).subquery()
     grouped = db.session.execute(
         select(rows.c.cause, func.count(), func.min(rows.c.occurred_at), func.max(rows.c.occurred_at),
                func.max(rows.c.id)).group_by(rows.c.cause)
@@ -153,14 +124,11 @@ def _after(cursor: Cursor, newer: bool) -> ColumnElement:
 
 
 def _events(organization_id: int, conditions: list, *, limit: int, newer: bool) -> list[ProvisioningEvent]:
-    """Newest first (oldest first when `newer`), merged over the organization's branches."""
+    """Newest first (oldest first when `newer`)."""
     order = (ProvisioningEvent.occurred_at.asc(), ProvisioningEvent.id.asc()) if newer else newest_first()
-    found = []
-    for branch in event_branches(organization_id):
-        found += db.session.execute(
-            select(ProvisioningEvent).where(branch, *conditions).order_by(*order).limit(limit)
-        ).scalars()
-    return sorted(found, key=_key, reverse=not newer)[:limit]
+    return list(db.session.execute(
+        select(ProvisioningEvent).where(_mine(organization_id), *conditions).order_by(*order).limit(limit)
+    ).scalars())
 
 
 def events_page(
@@ -213,7 +181,7 @@ def event_detail(organization_id: int, event_id: int) -> EventDetail | None:
     if event_id > MAX_ID:
         return None
     event = db.session.execute(select(ProvisioningEvent).where(
-        ProvisioningEvent.id == event_id, event_scope(organization_id))).scalar_one_or_none()
+        ProvisioningEvent.id == event_id, _mine(organization_id))).scalar_one_or_none()
     if event is None:
         return None
     token = db.session.get(ScimToken, event.token_id) if event.token_id else None

@@ -12,7 +12,6 @@ from typing import Iterator
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from .. import text
 from ..scim import document
@@ -21,10 +20,9 @@ from . import directory, exports, log_queries, retention
 from .causes import CAUSES_BY_KEY, scim_error_body
 from .chart import CHART_RANGES
 from .counts import user_counts
-from .cycles import FirstSyncState, first_sync_words
+from .cycles import first_sync_words
 from . import dashboard as dashboard_queries
 from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
-from .kept import kept
 from .reasons import finding_of, reasons_of
 from .why import why_evidence
 
@@ -71,52 +69,22 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    moment = now()
-    data = dashboard_queries.dashboard_of(organization_id(), now=moment, chart_range=chart_range)
-    sync, chart, today = data.sync, data.chart, utcnow().date()
-    # What the page says of the time is worked out here, and the page is kept under it with what
-    # the log holds (kept): it is made again when a text changes, at most once a
-    # minute, rather than on each view.
-    agos = {value: text.ago(value, now=moment) for value in (
-        *(event.occurred_at for event in (data.last_request, data.last_change, data.last_failure) if event),
-        *((data.last_cycle.start,) if data.last_cycle else ()),
-    )}
-    first = sync.first_sync
-    first_words = "" if first.state is FirstSyncState.EARLIER else first_sync_words(first, now=moment)
-    key = ("dashboard", chart_range, *sync.kept_as, data.health, first.state, first_words, tuple(agos.items()),
-           chart.start, today)
-    content = kept(organization_id(), key, lambda: Markup(render_template(
-        "status/_dashboard.html",
-        data=data,
-        chart_range=chart_range,
-        chart_ranges=CHART_RANGES.values(),
-        activity_limit=dashboard_queries.ACTIVITY_LIMIT,
-        ago=agos.__getitem__,
-        first_sync_words=lambda sync: first_words,
-    )))
-    return render_template("status/dashboard.html", content=content)
+    data = dashboard_queries.dashboard_of(organization_id(), now=now(), chart_range=chart_range)
+    return render_template("status/dashboard.html", data=data, chart_range=chart_range,
+                           chart_ranges=CHART_RANGES.values(), activity_limit=dashboard_queries.ACTIVITY_LIMIT)
 
 
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    # Below the site's header the page is the same for every admin of the organization until
-    # the log changes (kept); its times read differently from one day to the next.
-    content = kept(organization_id(), ("users page", filters, utcnow().date()),
-                               lambda: _users_content(organization_id(), filters))
-    return render_template("status/users.html", content=content)
-
-
-def _users_content(organization_id: int, filters: UserFilters) -> Markup:
-    counts = user_counts(organization_id)
-    page, rows = directory.users_page(organization_id, filters, counts)
+    counts = user_counts(organization_id())
+    page, rows = directory.users_page(organization_id(), filters, counts)
     # A list of the groups while they are few, else a name to type (kept once typed).
-    groups = None if filters.group_name else directory.group_choices(organization_id)
-    return Markup(render_template(  # rendered with autoescaping, like every page
-        "status/_users.html", filters=filters, page=page, rows=rows, groups=groups, counts=counts,
-        group=directory.group_of(organization_id, filters.group) if filters.group and groups is None else None,
-        manager=(directory.user_of(organization_id, filters.manager) or abort(404)) if filters.manager else None,
-    ))
+    groups = None if filters.group_name else directory.group_choices(organization_id())
+    group = directory.group_of(organization_id(), filters.group) if filters.group and groups is None else None
+    manager = (directory.user_of(organization_id(), filters.manager) or abort(404)) if filters.manager else None
+    return render_template("status/users.html", filters=filters, page=page, rows=rows, groups=groups,
+                           counts=counts, group=group, manager=manager)
 
 
 @bp.get("/users/deleted")

@@ -1,14 +1,12 @@
 """Users and groups as received: search, filters, sorting, pagination, a user's and a group's
 page, deactivated and deleted users — all over real SCIM requests."""
 import re
-from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import event
 
 from jericho.extensions import db
-from jericho.status import directory, kept as status_kept
-from jericho.storage.models import User
+from jericho.status import directory
 
 from status_helpers import (  # noqa: F401 (fixtures)
     ENTERPRISE,
@@ -19,7 +17,6 @@ from status_helpers import (  # noqa: F401 (fixtures)
     page_text,
     provision_group,
     provision_user,
-    quiet_database,
 )
 
 
@@ -97,7 +94,6 @@ def test_few_groups_are_listed_and_many_are_typed(app, admin, scim, people, monk
     assert f'<option value="{people["finance"]["id"]}">Finance</option>' in listed
     assert 'name="group_name"' not in listed
     monkeypatch.setattr(directory, "GROUP_CHOICES", 1)
-    app.extensions.pop(status_kept.KEPT, None)  # the page was kept with the list
     typed = admin.get("/status/users").get_data(as_text=True)
     assert 'name="group_name"' in typed and "<option" not in typed.partition('id="sort"')[0].partition('id="group')[2]
     assert "Finance</option>" not in typed
@@ -113,26 +109,6 @@ def test_a_group_name_typed_stays_in_the_form(admin, people):
     body = admin.get("/status/users", query_string={"group_name": '<b>"fin'}).get_data(as_text=True)
     assert 'name="group_name" value="&lt;b&gt;&#34;fin"' in body
     assert "<b>" not in body
-
-
-def test_a_users_page_is_kept_until_the_next_request(app, admin, scim, people, monkeypatch, quiet_database):
-    later = timedelta()
-    monkeypatch.setattr(status_kept, "utcnow", lambda: datetime.now(timezone.utc) + later)
-    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
-    with app.app_context():  # a change the log does not hear of: the page kept does not see it
-        db.session.execute(delete(User).where(User.user_name_key == "cid@contoso.com"))
-        db.session.commit()
-    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
-    assert "cid@contoso.com" in user_names(admin.get("/status/users?state=all"))  # the same filters
-    assert "cid@contoso.com" not in user_names(admin.get("/status/users?sort=-name"))  # others: made anew
-    lookup(scim, "someone@contoso.com")  # any request from Entra: the page is made again
-    assert user_names(admin.get("/status/users")) == ["ava@contoso.com", "bob@contoso.com"]
-    with app.app_context():
-        db.session.execute(delete(User).where(User.user_name_key == "bob@contoso.com"))
-        db.session.commit()
-    assert "bob@contoso.com" in user_names(admin.get("/status/users"))
-    later = status_kept.KEPT_FOR  # and a page is kept for a while at most
-    assert user_names(admin.get("/status/users")) == ["ava@contoso.com"]
 
 
 def test_sorting(admin, scim, people):
