@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
 
 from ..extensions import db
 from ..storage.filters import with_ids
-from ..storage.models import Group, ProvisioningEvent, ScimToken, User
+from ..storage.models import Group, Organization, ProvisioningEvent, ScimToken, User
 from ..storage.rollups import FAILED, cause_filter, cause_key_sql
 from .causes import CAUSES_BY_KEY, Cause, ErrorGroup, cause_of, merge_error_groups
 from .cycles import CHANGES
@@ -30,7 +30,7 @@ SUCCEEDED = ProvisioningEvent.status < literal_column("400")
 
 def _mine(organization_id: int) -> ColumnElement:
     """An organization's own requests. Requests with a token that matched none belong to no
-    organization: they are never among these."""
+    organization: they are shown apart (unknown_token_requests), never among these."""
     return ProvisioningEvent.organization_id == organization_id
 
 
@@ -218,3 +218,22 @@ def events_batch(
     """Up to `limit` requests the filters select, oldest first, after `after`."""
     conditions = event_conditions(filters) + ([_after(after, True)] if after else [])
     return _events(organization_id, conditions, limit=limit, newer=True)
+
+
+def unknown_tokens_shown() -> bool:
+    return db.session.execute(select(func.count(Organization.id))).scalar_one() == 1
+
+
+def unknown_token_requests(*, limit: int) -> list[ProvisioningEvent] | None:
+    """The latest requests refused for a bearer token that matched none, with the address they
+    came from; None unless there is only one organization. They belong to no organization: on a
+    single-organization install they are likely its Entra with a mistyped Secret Token, and
+    nobody else's to see; with several, no admin may see them. Requests without any token are
+    never shown: they do not come from Entra."""
+    if not unknown_tokens_shown():
+        return None
+    return list(db.session.execute(
+        select(ProvisioningEvent).where(ProvisioningEvent.organization_id.is_(None),
+                                        ProvisioningEvent.error_detail == UNKNOWN_TOKEN)
+        .order_by(*newest_first()).limit(limit)
+    ).scalars())

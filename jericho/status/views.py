@@ -128,7 +128,8 @@ def log():
         before=Cursor.parse(request.args.get("before")), after=Cursor.parse(request.args.get("after")),
     )
     return render_template("status/log.html", filters=filters, page=page, search_limit=log_queries.SEARCH_LIMIT,
-                           retention_days=retention.retention_days(current_app))
+                           retention_days=retention.retention_days(current_app),
+                           unknown_tokens_shown=log_queries.unknown_tokens_shown())
 
 
 @bp.get("/log/errors")
@@ -136,6 +137,14 @@ def errors():
     filters = LogFilters.from_args(request.args)
     groups = log_queries.error_groups(organization_id(), *log_queries.event_conditions(filters))
     return render_template("status/errors.html", filters=filters, groups=groups)
+
+
+@bp.get("/log/unknown-tokens")
+def unknown_tokens():
+    requests = log_queries.unknown_token_requests(limit=log_queries.PAGE_SIZE)
+    if requests is None:  # several organizations: they are no admin's to see
+        abort(404)
+    return render_template("status/unknown_tokens.html", requests=requests, limit=log_queries.PAGE_SIZE)
 
 
 @bp.get("/log/<int:event_id>")

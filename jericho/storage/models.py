@@ -251,6 +251,9 @@ class ProvisioningEvent(db.Model):
     scim_type: Mapped[str | None] = mapped_column(String(40))
     error_detail: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(default=0.0)
+    # Where a request refused before naming an organization came from (a token nobody knows, or
+    # none): the only requests an admin cannot otherwise trace. Never kept for any other.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def succeeded(self) -> bool:

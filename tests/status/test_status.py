@@ -110,6 +110,22 @@ def test_failing_with_a_revoked_token(app, admin, scim, clock):
     assert "Last rejected request" in text and "401: revoked token" in text
 
 
+def test_unknown_tokens_never_reach_an_organizations_health(app, admin, client, scim, clock):
+    """Anyone can send a wrong token, and with one organization they used to be counted as its
+    own: a few dozen turned the banner to Failing and the setup guide's step 4 to Needs attention."""
+    from jericho.wizard.onboarding import evidence_of
+    initial_sync(scim)
+    for _ in range(25):
+        client.get("/scim_v2" + TEST_CONNECTION, headers={"Authorization": "Bearer mistyped"})
+    assert banner(admin) == "connected"
+    assert "unknown token" not in page_text(admin.get("/status/"))
+    assert "unknown token" not in page_text(admin.get("/status/log/errors"))
+    with app.test_request_context():
+        evidence = evidence_of(1, now=datetime.now(timezone.utc), url="https://scim.contoso.com/scim_v2",
+                               url_derived=False)
+    assert evidence.last_refusal is None
+
+
 def test_failing_when_a_tenth_of_the_cycle_fails(admin, scim, clock):
     initial_sync(scim, users=2)
     for _ in range(2):
@@ -198,6 +214,26 @@ def test_deleted_and_deactivated_users_are_counted(admin, scim, clock):
     text = page_text(admin.get("/status/"))
     assert re.search(r"Active users 1 Deactivated users 1 Deleted users \(in the log\) 1 Groups 1 "
                      r"Groups without members 0 Memberships 2", text)
+
+
+def test_unknown_tokens_are_shown_apart_where_there_is_one_organization(app, admin, client, scim, clock):
+    client.get("/scim_v2/Users", headers={"Authorization": "Bearer mistyped"},
+               environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    client.get("/scim_v2/Users", environ_base={"REMOTE_ADDR": "203.0.113.8"})  # no token at all: never Entra
+    scim.get(TEST_CONNECTION)
+    apart = page_text(admin.get("/status/log/unknown-tokens"))
+    assert "203.0.113.7 GET /scim_v2/Users 401" in apart and "203.0.113.8" not in apart
+    log = page_text(admin.get("/status/log"))
+    assert "rejected: unknown token" not in log and "Requests with an unknown token" in log
+    with app.app_context():
+        addresses = db.session.execute(db.select(ProvisioningEvent.client_address)).scalars().all()
+    assert sorted(addresses, key=str) == ["203.0.113.7", "203.0.113.8", None]  # only for no organization's
+
+
+def test_unknown_tokens_are_no_admins_to_see_where_there_are_several_organizations(admin, client, scim, other_scim):
+    client.get("/scim_v2/Users", headers={"Authorization": "Bearer mistyped"})
+    assert admin.get("/status/log/unknown-tokens").status_code == 404
+    assert "Requests with an unknown token" not in page_text(admin.get("/status/log"))
 
 
 @pytest.mark.parametrize("path", ["/status/", "/status/?range=7d"])

@@ -115,7 +115,7 @@ def test_no_status_page_writes(app, admin, scim, monkeypatch):
     scim.delete(f"/Users/{provision_user(scim, 'bob@contoso.com')['id']}")
     pages = ["/status/", "/status/?range=7d", "/status/users", "/status/users?state=deactivated&q=a",
              "/status/users/deleted", f"/status/users/{user['id']}", "/status/groups", f"/status/groups/{group['id']}",
-             "/status/log", "/status/log?q=ava", "/status/log/errors",
+             "/status/log", "/status/log?q=ava", "/status/log/errors", "/status/log/unknown-tokens",
              "/status/why?q=ava@contoso.com", "/status/export/users.csv", "/status/export/log.csv"]
     admin.get("/status/")  # the session's own first writes, if any
     with app.app_context():
