@@ -1,9 +1,10 @@
 """Sync status: what Entra sent and whether provisioning is healthy — the dashboard, users and
 groups as received, the provisioning log, "why isn't this person here?", and CSV exports.
 
-Views read the query string (filters), ask the query modules, and render; a query that finds
-nothing answers None, and the view 404. Every page is for a
-signed-in admin and shows only their organization: another organization's ids answer 404.
+Views read the query string (filters.py), ask the query modules, and render; a query that finds
+nothing answers None, and the view answers 404. Every page is for a signed-in admin and shows
+only their organization: another organization's ids answer 404. No page is kept between views,
+and none writes.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from flask_login import current_user, login_required
 from .. import text
 from ..scim import document
 from ..storage.models import ProvisioningEvent, utcnow
+from . import dashboard as dashboard_queries
 from . import directory, exports, log_queries, retention
 from .causes import CAUSES_BY_KEY, scim_error_body
 from .chart import CHART_RANGES
 from .counts import user_counts
 from .cycles import first_sync_words
-from . import dashboard as dashboard_queries
 from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
 from .reasons import finding_of, reasons_of
 from .why import why_evidence

@@ -77,17 +77,15 @@ def updated(row: User | Group, *, operation: str, had_members: bool | None, memb
     return CountChange(memberships=memberships, empty_groups=int(not has_members(row)) - int(not had_members))
 
 
-def lock_groups_of_user(*, organization_id: int, scim_id: str) -> None:
-    """Lock the groups a user is a direct member of, before the user is locked to be deleted:
+def lock_groups_of(user: User) -> None:
+    """Lock the groups a user is a direct member of. Before the user is locked to be deleted:
     group writes lock the group, then its new members, and taking them in the same order cannot
-    deadlock. While they are locked their members cannot change, so the deletion can tell which
-    groups it leaves empty (PostgreSQL; SQLite has one writer)."""
-    _lock_groups(select(Membership.group_pk).join(User, User.pk == Membership.user_pk)
-                 .where(User.organization_id == organization_id, User.id == scim_id))
-
-
-def _lock_groups(group_pks) -> None:
-    db.session.execute(select(Group.pk).where(Group.pk.in_(group_pks)).order_by(Group.pk).with_for_update()).all()
+    deadlock; again once it is locked, for a group that gained the user in between (a deadlock
+    there is retried by @writes). While they are locked their members cannot change, so the
+    deletion can tell which groups it leaves empty (PostgreSQL; SQLite has one writer)."""
+    db.session.execute(select(Group.pk).where(
+        Group.pk.in_(select(Membership.group_pk).where(Membership.user_pk == user.pk))
+    ).order_by(Group.pk).with_for_update()).all()
 
 
 def removed(row: User | Group) -> CountChange:
@@ -97,9 +95,7 @@ def removed(row: User | Group) -> CountChange:
         memberships = db.session.execute(
             select(func.count()).where(Membership.group_pk == row.pk)).scalar_one()
         return CountChange(groups=-1, memberships=-memberships, empty_groups=0 if memberships else -1)
-    # A group that gained the user before the user was locked is locked now (a deadlock here
-    # is retried by @writes).
-    _lock_groups(select(Membership.group_pk).where(Membership.user_pk == row.pk))
+    lock_groups_of(row)
     other = Membership.__table__.alias("other")
     groups = select(Membership.group_pk).where(Membership.user_pk == row.pk).subquery()
     memberships, left_empty = db.session.execute(select(

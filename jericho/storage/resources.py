@@ -122,7 +122,7 @@ def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, loc
         raise NotFound(f"{resource_type.name} {scim_id!r} not found")
     statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
-        statement = statement.with_for_update()
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     row = db.session.execute(statement).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
@@ -217,8 +217,8 @@ def resource_delete(
 ) -> Change:
     """RFC 7644 §3.6: afterwards the resource is gone everywhere; its memberships and emails go
     with it (ON DELETE CASCADE), and its userName / displayName is free again."""
-    if resource_type is USER:
-        counts.lock_groups_of_user(organization_id=organization_id, scim_id=scim_id)
+    if resource_type is USER:  # its groups first, then the user, as group writes take them
+        counts.lock_groups_of(_get(organization_id, resource_type, scim_id))
     row = _get(organization_id, resource_type, scim_id, lock=True)
     check_version(row.version, if_match)
     change = Change("delete", resource_type.name, row.id, _label(row))
