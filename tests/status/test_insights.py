@@ -13,6 +13,7 @@ from jericho.status.chart import CHART_RANGES
 from jericho.status.cycles import Activity, Cycle, FirstSync, FirstSyncState, Tally
 from jericho.status.health import HealthEvidence, HealthState, health_of
 from jericho.status.reasons import Person, WhyEvidence
+from jericho.storage.cause_rules import CAUSE_KEYS
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
@@ -238,6 +239,10 @@ def test_users_here_but_no_request_in_the_log_is_stale():
 ])
 def test_every_failure_has_a_cause(fields, key):
     assert causes.cause_of(failed(**fields)).key == key
+
+
+def test_each_rule_has_its_cause_in_words_in_the_rules_order():
+    assert tuple(CAUSES_BY_KEY) == CAUSE_KEYS
 
 
 def test_error_groups_merge_by_cause_most_frequent_first_harmless_last():
