@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Insert, exists, func, select
 
 from ..extensions import db
 from .database import dialect_insert
@@ -27,24 +27,35 @@ class CountChange:
     memberships: int = 0  # users as direct members of groups
 
     def __bool__(self) -> bool:
-        return any(getattr(self, field.name) for field in fields(self))
+        return any(vars(self).values())
+
+
+COUNTED = tuple(field.name for field in fields(CountChange))
+_upserts: dict[str, Insert] = {}
 
 
 def directory_counts_add(*, organization_id: int, change: CountChange) -> None:
     """Add `change` to the organization's counts, within the caller's transaction."""
-    if not change:
-        return
-    values = {field.name: getattr(change, field.name) for field in fields(change)}
-    statement = dialect_insert(DirectoryCounts).values(organization_id=organization_id, **values)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[DirectoryCounts.organization_id],
-        set_={name: getattr(DirectoryCounts, name) + getattr(statement.excluded, name) for name in values},
-    ))
+    if change:
+        db.session.execute(_upsert(), {"organization_id": organization_id, **vars(change)})
+
+
+def _upsert() -> Insert:
+    """The upsert, made once per database: building it costs more than running it."""
+    name = db.engine.dialect.name
+    if name not in _upserts:
+        table = DirectoryCounts.__table__
+        statement = dialect_insert(table)
+        _upserts[name] = statement.on_conflict_do_update(
+            index_elements=[table.c.organization_id],
+            set_={column: table.c[column] + statement.excluded[column] for column in COUNTED},
+        )
+    return _upserts[name]
 
 
 def directory_counts_of(*, organization_id: int) -> DirectoryCounts:
     found = db.session.get(DirectoryCounts, organization_id)
-    return found or DirectoryCounts(organization_id=organization_id, **{f.name: 0 for f in fields(CountChange)})
+    return found or DirectoryCounts(organization_id=organization_id, **dict.fromkeys(COUNTED, 0))
 
 
 def user_state(active: bool, *, sign: int = 1) -> CountChange:

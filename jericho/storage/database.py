@@ -59,9 +59,9 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-def dialect_insert(model):
+def dialect_insert(table):
     """An INSERT with the database's own ON CONFLICT clauses (both speak the same)."""
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(model)
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def _begin_sqlite_transaction(connection) -> None:

@@ -15,6 +15,7 @@ from typing import Iterable
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Insert,
     Integer,
     String,
     and_,
@@ -82,17 +83,27 @@ def rollup_rows(events: Iterable[dict]) -> list[dict]:
 def rollups_add(*, events: list[dict]) -> None:
     """Add stored requests to the rollups, within the caller's transaction."""
     rows = rollup_rows(events)
-    if not rows:
-        return
-    r = ActivityRollup
-    statement = dialect_insert(r)
-    smaller, larger = (func.least, func.greatest) if db.engine.dialect.name == "postgresql" else (func.min, func.max)
-    db.session.execute(statement.on_conflict_do_update(index_elements=[getattr(r, name) for name in KEY], set_={
-        "count": r.count + statement.excluded.count,
-        "first": smaller(r.first, statement.excluded.first),
-        "last": larger(r.last, statement.excluded.last),
-        "latest_event_id": larger(r.latest_event_id, statement.excluded.latest_event_id),
-    }), rows)
+    if rows:
+        db.session.execute(_upsert(), rows)
+
+
+_upserts: dict[str, Insert] = {}
+
+
+def _upsert() -> Insert:
+    """The upsert, made once per database: building it costs more than running it."""
+    name = db.engine.dialect.name
+    if name not in _upserts:
+        table = ActivityRollup.__table__
+        statement = dialect_insert(table)
+        smaller, larger = (func.least, func.greatest) if name == "postgresql" else (func.min, func.max)
+        _upserts[name] = statement.on_conflict_do_update(index_elements=[table.c[column] for column in KEY], set_={
+            "count": table.c.count + statement.excluded.count,
+            "first": smaller(table.c.first, statement.excluded.first),
+            "last": larger(table.c.last, statement.excluded.last),
+            "latest_event_id": larger(table.c.latest_event_id, statement.excluded.latest_event_id),
+        })
+    return _upserts[name]
 
 
 def rollups_prune(*, cutoff: datetime) -> None:
