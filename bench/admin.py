@@ -10,10 +10,11 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 from flask import url_for
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, delete, insert, select, text
 
 from jericho import create_app
-from jericho.storage.models import Organization, ProvisioningEvent, ScimToken, utcnow
+from jericho.storage.models import ActivityRollup, Organization, ProvisioningEvent, ScimToken, utcnow
+from jericho.storage.rollups import rollups_from_log
 
 from bench import BenchError
 from bench.load import Connection
@@ -88,7 +89,8 @@ def sign_in(port: int, path: str, email: str, password: str) -> Browser:
 
 def fill_log(database_url: str, organization: str, *, user_ids: list[str], group_id: str, rows: int) -> None:
     """Add `rows` provisioning events over the last LOG_DAYS days, shaped like a sync's: mostly
-    lookups and creates, some updates and membership changes, a few failures."""
+    lookups and creates, some updates and membership changes, a few failures; then count the
+    whole log into the dashboard's rollups again, as migration 0009 does."""
     engine = create_engine(database_url)
     shapes = [  # weight, method, path, operation, action, status, scimType
         (40, "GET", "/Users?filter=...", "lookup", "look up user {name}", 200, None),
@@ -134,6 +136,9 @@ def fill_log(database_url: str, organization: str, *, user_ids: list[str], group
                 })
             with engine.begin() as connection:
                 connection.execute(insert(ProvisioningEvent), batch)
+        with engine.begin() as connection:  # the rollups the log's writer would have added up
+            connection.execute(delete(ActivityRollup))
+            connection.execute(rollups_from_log(dialect=engine.dialect))
         # A month of log written in seconds: give the query planner the statistics that
         # autovacuum keeps while a log builds up (PostgreSQL; SQLite keeps none).
         if engine.dialect.name == "postgresql":

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete, select
 
 from jericho.extensions import db
-from jericho.status import data as status_data
-from jericho.storage.models import ActivityRollup, ActivitySeal, ProvisioningEvent, User
+from jericho.storage.models import ActivityRollup, ProvisioningEvent, User
+from jericho.storage.rollups import rollups_from_log
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -68,18 +68,11 @@ def age_log(app, delta: timedelta) -> None:
         for user in db.session.execute(select(User)).scalars():
             user.created_at -= delta
             user.updated_at -= delta
-        # The dashboard stores the counts of buckets that closed, which a log written at the
-        # earlier times would not have had yet.
+        # The rollups of a log written at the earlier times.
         db.session.execute(delete(ActivityRollup))
-        db.session.execute(delete(ActivitySeal))
+        db.session.flush()
+        db.session.execute(rollups_from_log())
         db.session.commit()
-
-
-@pytest.fixture
-def quiet_database(monkeypatch):
-    """The status pages keep what they make, as on a server where no other write is in progress
-    (on PostgreSQL, other databases of a shared server may be writing at any moment)."""
-    monkeypatch.setattr(status_data, "settled", lambda writers: True)
 
 
 @pytest.fixture

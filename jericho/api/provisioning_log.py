@@ -27,6 +27,7 @@ from ..security import redact_tokens
 from ..storage.database import writes
 from ..storage.models import ProvisioningEvent, utcnow
 from ..storage.resources import Change
+from ..storage.rollups import rollups_add
 from ..urls import is_scim_request
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,9 @@ def _record(response: Response) -> Response:
         return response
     operation, action, resource_type, resource_id = g.get("provisioning_note") or _rejected(response)
     error = g.get("scim_error")
+    organization_id = g.get("organization_id")
     current_app.extensions[EXTENSION].add({
-        "organization_id": g.get("organization_id"),
+        "organization_id": organization_id,
         "token_id": g.get("token_id"),
         "occurred_at": utcnow(),
         "method": _clean(request.method, 10),
@@ -108,6 +110,7 @@ def _record(response: Response) -> Response:
         "scim_type": error.scim_type if error is not None else None,
         "error_detail": _clean(error.detail, MAX_DETAIL_LENGTH) if error is not None else None,
         "duration_ms": round((time.perf_counter() - g.provisioning_started) * 1000, 2),
+        "client_address": _clean(request.remote_addr, 64) if organization_id is None else None,
     })
     return response
 
@@ -182,4 +185,7 @@ class EventWriter:
 
 @writes
 def _insert(batch: list[dict]) -> None:
-    db.session.execute(insert(ProvisioningEvent), batch)
+    """The batch and its counts in the dashboard's rollups, in one transaction."""
+    ids = db.session.execute(
+        insert(ProvisioningEvent).returning(ProvisioningEvent.id, sort_by_parameter_order=True), batch).scalars()
+    rollups_add(events=[{**event, "id": event_id} for event, event_id in zip(batch, ids)])

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Callable, Mapping, Sequence
 
-from ..storage.models import ENTRA as ENTRA_KEY
-from ..storage.models import OKTA as OKTA_KEY
+from ..storage.models import ENTRA as ENTRA_KEY  # noqa: F401 (the providers' keys, named here)
+from ..storage.models import OKTA as OKTA_KEY  # noqa: F401
 from ..storage.models import ProvisioningEvent, ScimToken, User
 from ..text import clock, counted
 
@@ -140,7 +140,7 @@ class Provider:
     attempt_log: str  # where the provider shows its own side of a request
     checking: str  # the quickest way to see, in the provider's console, what happened to someone
     # "Why isn't this person here?": the reasons and their usual order; None keeps the status pages'
-    # own, written for Entra (status/insights.py).
+    # own, written for Entra (status/reasons.py).
     reasons: Mapping[str, Reason] | None = None
     reason_order: Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """Microsoft Entra ID: the eight steps of its admin center, from the enterprise app to the start of
 provisioning (ENTRA.md), and its words for the sync status pages. Its "why" reasons are the status
-pages' own (status/insights.py), written for Entra first."""
+pages' own (status/reasons.py), written for Entra first."""
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo

@@ -1,6 +1,6 @@
 """CSV exports: the users as a phishing campaign's target list, and the provisioning log.
 
-Streamed in batches (status_data reads them with keyset pagination), each batch in an app
+Streamed in batches (directory and log_queries read them with keyset pagination), each batch in an app
 context of its own that is closed before its chunk is handed on: an export of 100k users takes
 the memory of one batch, and a download stopped half-way holds no session or context. Every cell
 comes from a directory or from a request, so none may start a spreadsheet formula (OWASP "CSV
@@ -17,13 +17,15 @@ from flask import Flask
 
 from ..scim import document
 from ..storage.models import ProvisioningEvent
-from . import data as status_data
-from .data import Cursor, ExportedUser, LogFilters, UserFilters
+from .directory import ExportedUser, users_batch
+from .filters import Cursor, LogFilters, UserFilters
+from .log_queries import events_batch
 
 # Spreadsheets treat a cell starting with these as a formula (tab and carriage return too, as
 # some apps drop them and read what follows).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+BATCH_SIZE = 1000
 USER_COLUMNS = ("userName", "email", "name", "givenName", "familyName", "title", "department", "manager",
                 "active", "groups", "id")
 LOG_COLUMNS = ("time", "outcome", "status", "method", "path", "operation", "action", "objectType",
@@ -52,7 +54,7 @@ def csv_text(rows: Iterable[Iterable[Any]]) -> str:
 def users_csv(app: Flask, organization_id: int, filters: UserFilters) -> Iterator[str]:
     return _stream(
         app, USER_COLUMNS,
-        fetch=lambda after: status_data.users_batch(organization_id, filters, after=after),
+        fetch=lambda after: users_batch(organization_id, filters, after=after, limit=BATCH_SIZE),
         row=user_row,
         key=lambda exported: exported.user.user_name_key,
     )
@@ -61,7 +63,7 @@ def users_csv(app: Flask, organization_id: int, filters: UserFilters) -> Iterato
 def log_csv(app: Flask, organization_id: int, filters: LogFilters) -> Iterator[str]:
     return _stream(
         app, LOG_COLUMNS,
-        fetch=lambda after: status_data.events_batch(organization_id, filters, after=after),
+        fetch=lambda after: events_batch(organization_id, filters, after=after, limit=BATCH_SIZE),
         row=log_row,
         key=lambda event: Cursor(event.occurred_at, event.id),
     )
@@ -82,7 +84,7 @@ def _stream(
                 after = key(batch[-1])
         if chunk:
             yield chunk
-        if len(batch) < status_data.EXPORT_BATCH:
+        if len(batch) < BATCH_SIZE:
             return
 
 

@@ -4,8 +4,8 @@ as Entra's own provisioning logs with a premium licence; 0 keeps everything) are
 Deletion runs in small batches, each its own short transaction with a pause after it, so a SCIM
 request that needs the database's write lock (SQLite has one) waits for one batch at most. It
 runs from `flask --app app jericho prune-log` (for cron) and, on its own, in a background thread
-of each server process about once an hour — never inside a request. The dashboard's stored counts
-of the buckets it pruned are forgotten with them.
+of each server process about once an hour — never inside a request. The dashboard's rollups of
+the buckets it pruned are pruned with them.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ..cli import jericho_cli, user_errors
 from ..extensions import db
 from ..storage.database import writes
 from ..storage.models import Organization, ProvisioningEvent, utcnow, wall_clock
-from . import activity
+from ..storage.rollups import rollups_prune
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,13 @@ def prune_log(*, now: datetime, days: int, batch_size: int = BATCH_SIZE, pause: 
                 break
             time.sleep(pause)
     if deleted:
-        _forget_rollups(cutoff)
+        _prune_rollups(cutoff)
     return deleted
 
 
 @writes
-def _forget_rollups(cutoff: datetime) -> None:
-    activity.forget_before(cutoff)
+def _prune_rollups(cutoff: datetime) -> None:
+    rollups_prune(cutoff=cutoff)
 
 
 @writes

@@ -1,17 +1,18 @@
 """Sync status: what Entra sent and whether provisioning is healthy — the dashboard, users and
 groups as received, the provisioning log, "why isn't this person here?", and CSV exports.
 
-Views read the query string, ask `status_data` and `insights`, and render. Every page is for a
-signed-in admin and shows only their organization: another organization's ids answer 404.
+Views read the query string (filters.py), ask the query modules, and render; a query that finds
+nothing answers None, and the view answers 404. Every page is for a signed-in admin and shows
+only their organization: another organization's ids answer 404. No page is kept between views,
+and none writes.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Iterator
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from .. import text
 from ..providers import Provider, provider_of
@@ -19,10 +20,15 @@ from ..scim import document
 from ..scim.schema import GROUP, USER
 from ..scim.unknown import unknown_attributes
 from ..storage.models import ProvisioningEvent, utcnow
-from . import data as status_data
-from . import exports, insights, retention
-from .data import Cursor, GroupFilters, LogFilters, UserFilters
-from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
+from . import dashboard as dashboard_queries
+from . import directory, exports, log_queries, retention
+from .causes import CAUSES_BY_KEY, scim_error_body
+from .chart import CHART_RANGES
+from .counts import user_counts
+from .cycles import first_sync_words
+from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
+from .reasons import finding_of, reasons_of
+from .why import why_evidence
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -58,11 +64,11 @@ def page_helpers() -> dict:
     return {
         "ago": lambda value: text.ago(value, now=moment),
         "lasting": text.lasting,
-        "first_sync_words": lambda sync: insights.first_sync_words(sync, now=moment, zone=current_user.zone),
+        "first_sync_words": lambda sync: first_sync_words(sync, now=moment, zone=current_user.zone),
         "operation_words": OPERATION_WORDS,
         "operations": ProvisioningEvent.OPERATIONS,
-        "causes_by_key": insights.CAUSES_BY_KEY,
-        "scim_error_body": insights.scim_error_body,
+        "causes_by_key": CAUSES_BY_KEY,
+        "scim_error_body": scim_error_body,
         "work_email": document.work_email,
         "person_name": document.person_name,
         "department": document.department,
@@ -73,67 +79,34 @@ def page_helpers() -> dict:
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    moment, zone = now(), current_user.zone
-    data = status_data.dashboard_of(organization_id(), now=moment, zone=zone, chart_range=chart_range)
-    sync, chart, today = data.sync, data.chart, utcnow().astimezone(zone).date()
-    # What the page says of the time is worked out here, and the page is kept under it with what
-    # the log holds (status_data.kept): it is made again when a text changes, at most once a
-    # minute, rather than on each view.
-    agos = {value: text.ago(value, now=moment) for value in (
-        *(event.occurred_at for event in (data.last_request, data.last_change, data.last_failure) if event),
-        *((data.last_cycle.start,) if data.last_cycle else ()),
-    )}
-    first = sync.first_sync
-    first_words = "" if first.state is FirstSyncState.EARLIER else insights.first_sync_words(
-        first, now=moment, zone=zone)
-    key = ("dashboard", chart_range, *sync.kept_as, data.health, first.state, first_words, tuple(agos.items()),
-           chart.start, zone, today)
-    content = status_data.kept(organization_id(), key, lambda: Markup(render_template(
-        "status/_dashboard.html",
-        data=data,
-        chart_range=chart_range,
-        chart_ranges=CHART_RANGES.values(),
-        activity_limit=status_data.ACTIVITY_LIMIT,
-        ago=agos.__getitem__,
-        first_sync_words=lambda sync: first_words,
-    )))
-    return render_template("status/dashboard.html", content=content)
+    data = dashboard_queries.dashboard_of(organization_id(), now=now(), zone=current_user.zone, chart_range=chart_range)
+    return render_template("status/dashboard.html", data=data, chart_range=chart_range,
+                           chart_ranges=CHART_RANGES.values(), activity_limit=dashboard_queries.ACTIVITY_LIMIT)
 
 
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    # Below the site's header the page is the same for every admin of the organization in one
-    # time zone until the log changes (status_data.kept); its times read differently from one
-    # day to the next.
-    zone = current_user.zone
-    content = status_data.kept(organization_id(), ("users page", filters, zone, utcnow().astimezone(zone).date()),
-                               lambda: _users_content(organization_id(), filters))
-    return render_template("status/users.html", content=content)
-
-
-def _users_content(organization_id: int, filters: UserFilters) -> Markup:
-    counts = status_data.user_counts(organization_id)
-    page, rows = status_data.users_page(organization_id, filters, counts)
+    counts = user_counts(organization_id())
+    page, rows = directory.users_page(organization_id(), filters, counts)
     # A list of the groups while they are few, else a name to type (kept once typed).
-    groups = None if filters.group_name else status_data.group_choices(organization_id)
-    return Markup(render_template(  # rendered with autoescaping, like every page
-        "status/_users.html", filters=filters, page=page, rows=rows, groups=groups, counts=counts,
-        group=status_data.group_of(organization_id, filters.group) if filters.group and groups is None else None,
-        manager=status_data.user_of(organization_id, filters.manager) if filters.manager else None,
-    ))
+    groups = None if filters.group_name else directory.group_choices(organization_id())
+    group = directory.group_of(organization_id(), filters.group) if filters.group and groups is None else None
+    manager = (directory.user_of(organization_id(), filters.manager) or abort(404)) if filters.manager else None
+    return render_template("status/users.html", filters=filters, page=page, rows=rows, groups=groups,
+                           counts=counts, group=group, manager=manager)
 
 
 @bp.get("/users/deleted")
 def deleted_users():
-    page, deletions = status_data.deletions_page(organization_id(), status_data.page_number(request.args))
+    page, deletions = directory.deletions_page(organization_id(), page_number(request.args))
     return render_template("status/deleted_users.html", page=page, deletions=deletions,
-                           counts=status_data.user_counts(organization_id()))
+                           counts=user_counts(organization_id()))
 
 
 @bp.get("/users/<scim_id>")
 def user(scim_id: str):
-    detail = status_data.user_detail(organization_id(), scim_id)
+    detail = directory.user_detail(organization_id(), scim_id) or abort(404)
     return render_template(
         "status/user.html", detail=detail, user=detail.user,
         attributes=document.attribute_rows(detail.user.document),
@@ -145,13 +118,13 @@ def user(scim_id: str):
 @bp.get("/groups")
 def groups():
     filters = GroupFilters.from_args(request.args)
-    page, member_counts = status_data.groups_page(organization_id(), filters)
+    page, member_counts = directory.groups_page(organization_id(), filters)
     return render_template("status/groups.html", filters=filters, page=page, member_counts=member_counts)
 
 
 @bp.get("/groups/<scim_id>")
 def group(scim_id: str):
-    detail = status_data.group_detail(organization_id(), scim_id, page=status_data.page_number(request.args))
+    detail = directory.group_detail(organization_id(), scim_id, page=page_number(request.args)) or abort(404)
     return render_template(
         "status/group.html", detail=detail, group=detail.group,
         attributes=document.attribute_rows(detail.group.document),
@@ -162,35 +135,44 @@ def group(scim_id: str):
 @bp.get("/log")
 def log():
     filters = LogFilters.from_args(request.args)
-    page = status_data.events_page(
+    page = log_queries.events_page(
         organization_id(), filters,
         before=Cursor.parse(request.args.get("before")), after=Cursor.parse(request.args.get("after")),
     )
-    return render_template("status/log.html", filters=filters, page=page, search_limit=status_data.SEARCH_LIMIT,
-                           retention_days=retention.retention_days(current_app))
+    return render_template("status/log.html", filters=filters, page=page, search_limit=log_queries.SEARCH_LIMIT,
+                           retention_days=retention.retention_days(current_app),
+                           unknown_tokens_shown=log_queries.unknown_tokens_shown())
 
 
 @bp.get("/log/errors")
 def errors():
     filters = LogFilters.from_args(request.args)
-    groups = status_data.error_groups(organization_id(), *filters.conditions())
+    groups = log_queries.error_groups(organization_id(), *log_queries.event_conditions(filters))
     return render_template("status/errors.html", filters=filters, groups=groups)
+
+
+@bp.get("/log/unknown-tokens")
+def unknown_tokens():
+    requests = log_queries.unknown_token_requests(limit=log_queries.PAGE_SIZE)
+    if requests is None:  # several organizations: they are no admin's to see
+        abort(404)
+    return render_template("status/unknown_tokens.html", requests=requests, limit=log_queries.PAGE_SIZE)
 
 
 @bp.get("/log/<int:event_id>")
 def event(event_id: int):
-    return render_template("status/event.html", detail=status_data.event_detail(organization_id(), event_id))
+    return render_template("status/event.html", detail=log_queries.event_detail(organization_id(), event_id) or abort(404))
 
 
 @bp.get("/why")
 def why():
     query = request.args.get("q", "").strip()
-    evidence = status_data.why_evidence(organization_id(), query, now=now()) if query else None
+    evidence = why_evidence(organization_id(), query, now=now()) if query else None
     provider = identity_provider()
     return render_template(
         "status/why.html", query=query, evidence=evidence,
-        finding=insights.finding_of(evidence) if evidence else None,
-        reasons=insights.reasons_of(evidence, provider.reasons, provider.reason_order) if evidence else [],
+        finding=finding_of(evidence) if evidence else None,
+        reasons=reasons_of(evidence, provider.reasons, provider.reason_order) if evidence else [],
     )
 
 

@@ -26,6 +26,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from flask import Flask
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
@@ -79,6 +80,11 @@ def configure_sqlite_connection(dbapi_connection, connection_record=None) -> Non
 
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def dialect_insert(table):
+    """An INSERT with the database's own ON CONFLICT clauses (both speak the same)."""
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def _begin_sqlite_transaction(connection) -> None:

@@ -277,46 +277,52 @@ class ProvisioningEvent(db.Model):
     scim_type: Mapped[str | None] = mapped_column(String(40))
     error_detail: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(default=0.0)
+    # Where a request refused before naming an organization came from (a token nobody knows, or
+    # none): the only requests an admin cannot otherwise trace. Never kept for any other.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def succeeded(self) -> bool:
         return self.status < 400
 
 
-class ActivityRollup(db.Model):
-    """An organization's requests of one ten-minute bucket, kind and outcome, counted once (see
-    activity.py): what the dashboard would otherwise count on each view."""
+class DirectoryCounts(db.Model):
+    """An organization's users, groups and memberships, counted by the writes that change them
+    (storage/counts.py), so no page counts rows."""
 
-    __tablename__ = "activity_rollups"
-    __table_args__ = (Index("ix_activity_rollups_org_bucket", "organization_id", "bucket"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    # Times as microseconds since the epoch: a page reads a thousand rows, and reading dates
-    # kept as text (SQLite) would cost more than the rest of the page.
-    bucket: Mapped[int] = mapped_column(BigInteger)
-    operation: Mapped[str] = mapped_column(String(20))
-    resource_type: Mapped[str | None] = mapped_column(String(20))
-    failed: Mapped[bool]
-    cause: Mapped[str | None] = mapped_column(String(40))  # a key of insights.CAUSES, for failures
-    first: Mapped[int] = mapped_column(BigInteger)
-    last: Mapped[int] = mapped_column(BigInteger)
-    count: Mapped[int]
-    latest_event_id: Mapped[int]  # the largest id among them: the example of an error
-
-
-class ActivitySeal(db.Model):
-    """Which buckets of an organization's log activity_rollups holds: every bucket from
-    `sealed_from` up to `sealed_until`, counting the requests with an id up to `last_event_id`."""
-
-    __tablename__ = "activity_seals"
+    __tablename__ = "directory_counts"
 
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
-    sealed_from: Mapped[datetime] = mapped_column(UTCDateTime)
-    sealed_until: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_event_id: Mapped[int]
+    active_users: Mapped[int]
+    deactivated_users: Mapped[int]
+    groups: Mapped[int]
+    empty_groups: Mapped[int]  # without a user as a direct member
+    memberships: Mapped[int]  # users as direct members of groups
+
+
+class ActivityRollup(db.Model):
+    """An organization's requests of one ten-minute bucket, kind, outcome and cause, counted as
+    the log is written (storage/rollups.py). The primary key is what a batch of requests adds
+    to; NULL cannot be part of it, so no resource type and no cause are stored as ''."""
+
+    __tablename__ = "activity_rollups"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Times as microseconds since the epoch: a page reads a thousand rows, and reading dates
+    # kept as text (SQLite) would cost more than the rest of the page.
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operation: Mapped[str] = mapped_column(String(20), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    failed: Mapped[bool] = mapped_column(primary_key=True)
+    cause: Mapped[str] = mapped_column(String(40), primary_key=True)  # a key of cause_rules.CAUSE_RULES
+    first: Mapped[int] = mapped_column(BigInteger)
+    last: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int]
+    latest_event_id: Mapped[int]  # the largest id among them: an example
 
 
 class AdminAuditEvent(db.Model):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -22,8 +21,10 @@ from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
 from ..scim.resources import members_of, normalize, to_resource
 from ..scim.schema import ENTERPRISE_USER_URN, GROUP, USER, ResourceType
+from . import counts
 from . import filters as query
-from .database import writes
+from .counts import directory_counts_add
+from .database import dialect_insert, writes
 from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
 
 Row = User | Group
@@ -121,7 +122,7 @@ def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, loc
         raise NotFound(f"{resource_type.name} {scim_id!r} not found")
     statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
-        statement = statement.with_for_update()
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     row = db.session.execute(statement).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
@@ -144,10 +145,12 @@ def resource_create(
     db.session.add(row)
     _flush_unique(row)  # a new row: the unique index alone tells a duplicate, with no query first
     change = Change("create", resource_type.name, row.id, _label(row))
-    if members:
-        _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members)
+    memberships = _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members) \
+        if members else 0
     # A new user is in no group yet: no query for its groups.
-    return Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
+    written = Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
+    directory_counts_add(organization_id=organization_id, change=counts.created(row, memberships=memberships))
+    return written
 
 
 @writes
@@ -167,10 +170,15 @@ def resource_replace(
     check_version(row.version, if_match)
     document = normalize(body, resource_type)
     change = _update_document(row, document)
-    if resource_type is GROUP:
-        _apply_member_changes(row, [MemberChange("replace", tuple(members_of(body)))], change, max_members)
+    members = members_of(body) if resource_type is GROUP else None
+    had_members = counts.has_members(row) if members is not None else None
+    memberships = _apply_member_changes(row, [MemberChange("replace", tuple(members))], change, max_members) \
+        if members is not None else 0
     _touch(row)
-    return Written(_serialize([row], resource_type, base_url, Expand())[0], change)
+    written = Written(_serialize([row], resource_type, base_url, Expand())[0], change)
+    directory_counts_add(organization_id=organization_id, change=counts.updated(
+        row, operation=change.operation, had_members=had_members, memberships=memberships))
+    return written
 
 
 @writes
@@ -195,12 +203,15 @@ def resource_patch(
         served=lambda: _serialize([row], resource_type, base_url, Expand(members=False))[0],
     )
     change = _update_document(row, document)
-    _apply_member_changes(row, member_changes, change, max_members)
+    had_members = counts.has_members(row) if member_changes else None
+    memberships = _apply_member_changes(row, member_changes, change, max_members)
     if not change.changed and (change.members_added or change.members_removed):
         change.operation, change.changed = "members", True
     if change.changed:
         _touch(row)
     resource = None if expand is None else _serialize([row], resource_type, base_url, expand)[0]
+    directory_counts_add(organization_id=organization_id, change=counts.updated(
+        row, operation=change.operation, had_members=had_members, memberships=memberships))
     return Written(resource, change)
 
 
@@ -210,11 +221,15 @@ def resource_delete(
 ) -> Change:
     """RFC 7644 §3.6: afterwards the resource is gone everywhere; its memberships and emails go
     with it (ON DELETE CASCADE), and its userName / displayName is free again."""
+    if resource_type is USER:  # its groups first, then the user, as group writes take them
+        counts.lock_groups_of(_get(organization_id, resource_type, scim_id))
     row = _get(organization_id, resource_type, scim_id, lock=True)
     check_version(row.version, if_match)
     change = Change("delete", resource_type.name, row.id, _label(row))
+    removed = counts.removed(row)
     model = type(row)
     db.session.execute(delete(model).where(model.pk == row.pk))
+    directory_counts_add(organization_id=organization_id, change=removed)
     return change
 
 
@@ -364,27 +379,36 @@ _MEMBER_KINDS = (
 )
 
 
-def _apply_member_changes(group: Group, changes: list[MemberChange], change: Change, max_members: int) -> None:
+def _apply_member_changes(group: Group, changes: list[MemberChange], change: Change, max_members: int) -> int:
+    """Apply the changes to the group's members; returns the users added as members less those
+    removed (directory counts)."""
+    users = 0
     for member_change in changes:
         if len(member_change.ids) > max_members:
             raise TooMany(f"at most {max_members} members can be changed in one request")
         if member_change.kind in ("remove_all", "replace"):
             change.members_cleared = True
             for kind in _MEMBER_KINDS:
-                change.members_removed += db.session.execute(
-                    delete(kind.link).where(kind.link.group_pk == group.pk)
-                ).rowcount
+                removed = db.session.execute(delete(kind.link).where(kind.link.group_pk == group.pk)).rowcount
+                change.members_removed += removed
+                users -= removed if kind.model is User else 0
         if member_change.kind in ("add", "replace"):
-            change.members_added += _add_members(group, member_change.ids)
+            added = _add_members(group, member_change.ids)
+            change.members_added += sum(added.values())
+            users += added[User]
         if member_change.kind == "remove":
-            change.members_removed += _remove_members(group, member_change.ids)
+            removed = _remove_members(group, member_change.ids)
+            change.members_removed += sum(removed.values())
+            users -= removed[User]
+    return users
 
 
-def _add_members(group: Group, ids: Iterable[str]) -> int:
+def _add_members(group: Group, ids: Iterable[str]) -> dict[type, int]:
+    """How many of each kind were added (the others were members already)."""
     members = _member_pks(group.organization_id, ids, required=True)
     if group.pk in members[Group]:
         raise InvalidValue(f"group {group.id} cannot be a member of itself")
-    added = 0
+    added = dict.fromkeys(members, 0)
     for kind in _MEMBER_KINDS:
         column = getattr(kind.link, kind.column)
         for chunk in _chunks(members[kind.model]):
@@ -392,18 +416,19 @@ def _add_members(group: Group, ids: Iterable[str]) -> int:
             # rows come back. (A separate "which are members already" query lets PostgreSQL,
             # before its statistics exist, read every member of the group.)
             rows = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk]
-            added += len(db.session.execute(_insert_ignoring_duplicates(kind.link).returning(column), rows).all())
+            added[kind.model] += len(
+                db.session.execute(_insert_ignoring_duplicates(kind.link).returning(column), rows).all())
     return added
 
 
-def _remove_members(group: Group, ids: Iterable[str]) -> int:
+def _remove_members(group: Group, ids: Iterable[str]) -> dict[type, int]:
     # Removing a member that is not there (or no longer exists) is a no-op: Entra retries.
     members = _member_pks(group.organization_id, ids, required=False)
-    removed = 0
+    removed = dict.fromkeys(members, 0)
     for kind in _MEMBER_KINDS:
         column = getattr(kind.link, kind.column)
         for chunk in _chunks(members[kind.model]):
-            removed += db.session.execute(
+            removed[kind.model] += db.session.execute(
                 delete(kind.link).where(kind.link.group_pk == group.pk, column.in_(chunk))
             ).rowcount
     return removed
@@ -437,8 +462,7 @@ def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> 
 
 
 def _insert_ignoring_duplicates(model):
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
+    return dialect_insert(model).on_conflict_do_nothing()
 
 
 def _chunks(items: list) -> Iterator[list]:

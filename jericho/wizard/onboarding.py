@@ -141,14 +141,9 @@ def evidence_of(
         ProvisioningEvent.operation == "rejected",
         and_(ProvisioningEvent.operation == "test_connection", ProvisioningEvent.status >= 400),
     )
+    # A request with an unknown token names no organization: anybody can send one, so it never
+    # sets a step's state (the sync status pages show them apart).
     refusals = and_(of_organization, refused)
-    # A request with an unknown token names no organization. Where there is only one, it is
-    # that organization's Entra with a mistyped token; elsewhere it could be anybody's.
-    if _count(db.select(func.count(Organization.id))) == 1:
-        refusals = or_(
-            refusals,
-            and_(ProvisioningEvent.organization_id.is_(None), ProvisioningEvent.operation == "rejected"),
-        )
     recent = db.session.execute(
         db.select(ProvisioningEvent)
         .where(of_organization, ProvisioningEvent.operation.not_in(("rejected", "test_connection")))

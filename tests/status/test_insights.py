@@ -6,21 +6,15 @@ from types import SimpleNamespace
 import pytest
 
 from jericho import text
-from jericho.status import insights
-from jericho.status.insights import (
-    CAUSES_BY_KEY,
-    CHART_RANGES,
-    Activity,
-    Cycle,
-    ErrorGroup,
-    FirstSync,
-    FirstSyncState,
-    HealthEvidence,
-    HealthState,
-    Person,
-    Tally,
-    WhyEvidence,
-)
+from jericho.status import causes, directory, reasons
+from jericho.status import chart as chart_rules
+from jericho.status import cycles as cycle_rules
+from jericho.status.causes import CAUSES_BY_KEY, ErrorGroup
+from jericho.status.chart import CHART_RANGES
+from jericho.status.cycles import Activity, Cycle, FirstSync, FirstSyncState, Tally
+from jericho.status.health import HealthEvidence, HealthState, health_of
+from jericho.status.reasons import Person, WhyEvidence
+from jericho.storage.cause_rules import CAUSE_KEYS
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
@@ -54,7 +48,7 @@ def group(key: str, count: int, minute: float = 0) -> ErrorGroup:
 # --- cycles ---------------------------------------------------------------------------------
 
 def test_requests_split_into_cycles_at_silences_of_half_a_cycle():
-    cycles = insights.cycles_of([
+    cycles = cycle_rules.cycles_of([
         activity(0, "lookup", 3), activity(1, "create", 3), activity(5, "members"),
         activity(45, "update", 2),  # 39.5 minutes after the last: a new cycle
         activity(60, "disable"),  # 14.5 minutes after: the same cycle
@@ -66,14 +60,14 @@ def test_requests_split_into_cycles_at_silences_of_half_a_cycle():
 
 
 def test_a_failed_change_counts_as_an_error_only():
-    (cycle,) = insights.cycles_of([activity(0, "create", 2), activity(0, "create", 1, failed=True),
+    (cycle,) = cycle_rules.cycles_of([activity(0, "create", 2), activity(0, "create", 1, failed=True),
                                    activity(0, "rejected", 4, resource_type=None, failed=True)])
     assert (cycle.tally.created, cycle.tally.errors, cycle.tally.requests, cycle.tally.changes) == (2, 5, 7, 2)
 
 
 def test_activity_in_any_order_gives_the_same_cycles():
     items = [activity(50, "update"), activity(0, "create"), activity(2, "delete")]
-    assert [(c.start, c.tally.requests) for c in insights.cycles_of(items)] == [(at(0), 2), (at(50), 1)]
+    assert [(c.start, c.tally.requests) for c in cycle_rules.cycles_of(items)] == [(at(0), 2), (at(50), 1)]
 
 
 @pytest.mark.parametrize("items, label", [
@@ -84,13 +78,13 @@ def test_activity_in_any_order_gives_the_same_cycles():
     ([activity(0, "rejected", 3, resource_type=None, failed=True)], "Every request failed"),
 ])
 def test_cycle_labels(items, label):
-    assert insights.cycles_of(items)[0].label == label
+    assert cycle_rules.cycles_of(items)[0].label == label
 
 
 # --- the first sync -------------------------------------------------------------------------
 
 def first_sync(items, *, now=NOW, earlier_creates=0, window_start=at(-60)) -> FirstSync:
-    return insights.first_sync_of(insights.cycles_of(items), now=now, window_start=window_start,
+    return cycle_rules.first_sync_of(cycle_rules.cycles_of(items), now=now, window_start=window_start,
                                   earlier_creates=earlier_creates)
 
 
@@ -105,9 +99,9 @@ def test_one_user_at_a_time_is_provision_on_demand():
 
 def test_the_first_sync_runs_until_half_a_cycle_passes_without_a_request():
     items = [activity(0, "test_connection"), activity(30, "create", 40), activity(40, "create", 10)]
-    running = first_sync(items, now=at(40.5) + insights.CYCLE_GAP - timedelta(seconds=1))
+    running = first_sync(items, now=at(40.5) + cycle_rules.CYCLE_GAP - timedelta(seconds=1))
     assert running.state is FirstSyncState.IN_PROGRESS and running.cycle.tally.users_created == 50
-    assert first_sync(items, now=at(40.5) + insights.CYCLE_GAP).state is FirstSyncState.FINISHED
+    assert first_sync(items, now=at(40.5) + cycle_rules.CYCLE_GAP).state is FirstSyncState.FINISHED
 
 
 def test_the_first_sync_is_finished_once_a_later_cycle_began():
@@ -125,18 +119,18 @@ def test_a_first_sync_still_running_when_the_window_opened_continues():
 
 
 def test_first_sync_words():
-    (cycle,) = insights.cycles_of([activity(0, "create", 1), activity(0, "create", 2, resource_type="Group")])
-    words = insights.first_sync_words(FirstSync(FirstSyncState.FINISHED, cycle), now=NOW, zone=timezone.utc)
+    (cycle,) = cycle_rules.cycles_of([activity(0, "create", 1), activity(0, "create", 2, resource_type="Group")])
+    words = cycle_rules.first_sync_words(FirstSync(FirstSyncState.FINISHED, cycle), now=NOW)
     assert words == "The first sync looks finished: it ran from 10:00 UTC to 10:00 UTC and created 1 user and 2 groups."
 
 
 # --- health ---------------------------------------------------------------------------------
 
 def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None):
-    cycles = insights.cycles_of(items)
-    return insights.health_of(HealthEvidence(
-        now=now, zone=timezone.utc, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
-        latest_errors=insights.merge_error_groups(errors),
+    cycles = cycle_rules.cycles_of(items)
+    return health_of(HealthEvidence(
+        now=now, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
+        latest_errors=causes.merge_error_groups(errors),
         first_sync=sync or FirstSync(FirstSyncState.EARLIER),
     ))
 
@@ -245,11 +239,15 @@ def test_users_here_but_no_request_in_the_log_is_stale():
     (dict(status=403), "other"),
 ])
 def test_every_failure_has_a_cause(fields, key):
-    assert insights.cause_of(failed(**fields)).key == key
+    assert causes.cause_of(failed(**fields)).key == key
+
+
+def test_each_rule_has_its_cause_in_words_in_the_rules_order():
+    assert tuple(CAUSES_BY_KEY) == CAUSE_KEYS
 
 
 def test_error_groups_merge_by_cause_most_frequent_first_harmless_last():
-    merged = insights.merge_error_groups([
+    merged = causes.merge_error_groups([
         group("already_deleted", 50, 0), group("user_conflict", 2, 5), group("rejected_value", 3, 1),
         ErrorGroup(CAUSES_BY_KEY["user_conflict"], 4, at(-5), at(-1), 3),
     ])
@@ -258,7 +256,7 @@ def test_error_groups_merge_by_cause_most_frequent_first_harmless_last():
 
 
 def test_the_scim_error_body_as_answered():
-    body = insights.scim_error_body(failed(status=409, scim_type="uniqueness", error_detail="a user with <b> exists"))
+    body = causes.scim_error_body(failed(status=409, scim_type="uniqueness", error_detail="a user with <b> exists"))
     assert body == ('{\n  "schemas": [\n    "urn:ietf:params:scim:api:messages:2.0:Error"\n  ],\n  "status": "409",\n'
                     '  "scimType": "uniqueness",\n  "detail": "a user with <b> exists"\n}')
 
@@ -267,24 +265,23 @@ def test_the_scim_error_body_as_answered():
 
 def test_the_chart_counts_each_kind_in_its_bucket():
     now = at(125)  # 12:05, in the 12:00-12:30 bucket
-    chart = insights.chart_of([activity(0, "create", 4), activity(1, "lookup", 6), activity(31, "update", 1, failed=True),
-                               activity(-24 * 60 - 30, "create")], CHART_RANGES["24h"], now=now,
-                              zone=timezone.utc)
+    chart = chart_rules.chart_of([activity(0, "create", 4), activity(1, "lookup", 6), activity(31, "update", 1, failed=True),
+                               activity(-24 * 60 - 30, "create")], CHART_RANGES["24h"], now=now)
     assert (chart.start, chart.end) == (at(150) - timedelta(hours=24), at(150))
     assert len(chart.bars) == 48 and chart.total.requests == 11  # the request a day earlier is outside
     bar = next(b for b in chart.bars if b.start == at(0))
     assert (bar.tally.changes, bar.tally.lookups, bar.tally.errors) == (4, 6, 0)
     assert [s.kind for s in bar.segments] == ["changes", "lookups"]
-    assert chart.y_max == 10 and chart.y_ticks[-1] == (insights.TOP, 10)
+    assert chart.y_max == 10 and chart.y_ticks[-1] == (chart_rules.TOP, 10)
     (changes, lookups) = bar.segments
-    assert changes.height == pytest.approx((insights.BOTTOM - insights.TOP) * 0.4)
+    assert changes.height == pytest.approx((chart_rules.BOTTOM - chart_rules.TOP) * 0.4)
     assert lookups.y + lookups.height == pytest.approx(changes.y)
     small = next(b for b in chart.bars if b.start == at(30))
     assert small.segments[0].kind == "errors" and small.segments[0].height >= 2
 
 
 def test_a_quiet_chart_is_empty_and_still_drawn():
-    chart = insights.chart_of([], CHART_RANGES["7d"], now=NOW, zone=timezone.utc)
+    chart = chart_rules.chart_of([], CHART_RANGES["7d"], now=NOW)
     assert chart.empty and len(chart.bars) == 42 and chart.y_max == 2
     assert all(not bar.segments for bar in chart.bars)
     assert len(chart.x_labels) == 7
@@ -303,25 +300,25 @@ def test_a_quiet_chart_is_empty_and_still_drawn():
 )
 def test_the_chart_labels_the_admins_own_hours_and_days(range_key, zone, labels):
     now = at(125) if range_key == "24h" else NOW
-    chart = insights.chart_of([], CHART_RANGES[range_key], now=now, zone=text.zone_named(zone))
+    chart = chart_rules.chart_of([], CHART_RANGES[range_key], now=now, zone=text.zone_named(zone))
     assert [label for _, label in chart.x_labels] == labels
     # Each label stands where its time is on the axis (to the few seconds x's rounding leaves).
     span = chart.end - chart.start
     for x, label in chart.x_labels:
-        moment = chart.start + span * ((x - insights.LEFT) / (insights.WIDTH - insights.LEFT)) + timedelta(seconds=30)
+        moment = chart.start + span * ((x - chart_rules.LEFT) / (chart_rules.WIDTH - chart_rules.LEFT)) + timedelta(seconds=30)
         assert moment.astimezone(text.zone_named(zone)).strftime(CHART_RANGES[range_key].label_format) == label
-        assert x <= insights.WIDTH - insights.LABEL_ROOM
+        assert x <= chart_rules.WIDTH - chart_rules.LABEL_ROOM
 
 
 @pytest.mark.parametrize("value, ceiling", [(0, 2), (3, 5), (10, 10), (11, 20), (28, 50), (51, 100), (12345, 20000)])
 def test_nice_ceilings(value, ceiling):
-    assert insights._nice_ceiling(value) == ceiling
+    assert chart_rules._nice_ceiling(value) == ceiling
 
 
 # --- deleted users ---
 
 def test_the_user_name_in_a_deletion():
-    assert insights.deleted_user_name("delete user ava@contoso.com") == "ava@contoso.com"
+    assert directory.deleted_user_name("delete user ava@contoso.com") == "ava@contoso.com"
 
 
 # --- why isn't this person here? ------------------------------------------------------------
@@ -336,14 +333,14 @@ def why(**fields) -> WhyEvidence:
 
 
 def reason_keys(evidence) -> list[str]:
-    return [reason.key for reason in insights.reasons_of(evidence)]
+    return [reason.key for reason in reasons.reasons_of(evidence)]
 
 
 def test_never_seen_lists_the_reasons_in_their_usual_order():
     evidence = why()
-    assert insights.finding_of(evidence) is insights.Finding.NEVER_SEEN
+    assert reasons.finding_of(evidence) is reasons.Finding.NEVER_SEEN
     assert reason_keys(evidence) == ["not_assigned", "nested_group", "no_mailbox", "disabled", "not_yet", "scoping_filter"]
-    assert all(reason.where for reason in insights.reasons_of(evidence))
+    assert all(reason.where for reason in reasons.reasons_of(evidence))
 
 
 def test_a_running_first_sync_comes_first():
@@ -367,25 +364,25 @@ def test_similar_people_come_first():
 
 
 @pytest.mark.parametrize("fields, finding", [
-    (dict(exact=Person("1", "jane@contoso.com", None, True)), insights.Finding.HERE),
-    (dict(exact=Person("1", "jane@contoso.com", None, False)), insights.Finding.DEACTIVATED),
-    (dict(deleted_at=at(0)), insights.Finding.DELETED),
-    (dict(refusals=[group("user_conflict", 1)]), insights.Finding.REFUSED),
-    (dict(looked_up_at=at(0)), insights.Finding.LOOKED_UP),
+    (dict(exact=Person("1", "jane@contoso.com", None, True)), reasons.Finding.HERE),
+    (dict(exact=Person("1", "jane@contoso.com", None, False)), reasons.Finding.DEACTIVATED),
+    (dict(deleted_at=at(0)), reasons.Finding.DELETED),
+    (dict(refusals=[group("user_conflict", 1)]), reasons.Finding.REFUSED),
+    (dict(looked_up_at=at(0)), reasons.Finding.LOOKED_UP),
 ])
 def test_what_was_found(fields, finding):
     evidence = why(**fields)
-    assert insights.finding_of(evidence) is finding
-    here = finding in (insights.Finding.HERE, insights.Finding.DEACTIVATED, insights.Finding.DELETED)
-    assert bool(insights.reasons_of(evidence)) is not here
+    assert reasons.finding_of(evidence) is finding
+    here = finding in (reasons.Finding.HERE, reasons.Finding.DEACTIVATED, reasons.Finding.DELETED)
+    assert bool(reasons.reasons_of(evidence)) is not here
 
 
 def test_first_sync_words_when_it_began_before_the_window():
-    (cycle,) = insights.cycles_of([activity(0, "create", 3)])
+    (cycle,) = cycle_rules.cycles_of([activity(0, "create", 3)])
     running = FirstSync(FirstSyncState.IN_PROGRESS, cycle, continued=True)
-    assert insights.first_sync_words(running, now=NOW, zone=timezone.utc) == (
+    assert cycle_rules.first_sync_words(running, now=NOW) == (
         "The first sync is running; since 10:00 UTC, 3 users and 0 groups were created.")
     finished = FirstSync(FirstSyncState.FINISHED, cycle, continued=True)
-    assert insights.first_sync_words(finished, now=NOW, zone=timezone.utc) == (
+    assert cycle_rules.first_sync_words(finished, now=NOW) == (
         "The first sync looks finished: it ended at 10:00 UTC; 3 users and 0 groups were created after 10:00 UTC.")
     assert first_sync([activity(-59, "create", 3)], earlier_creates=2, now=at(-58)).continued

@@ -3,11 +3,10 @@ page, deactivated and deleted users — all over real SCIM requests."""
 import re
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import event
 
 from jericho.extensions import db
-from jericho.status import data as status_data
-from jericho.storage.models import User
+from jericho.status import directory
 
 from status_helpers import (  # noqa: F401 (fixtures)
     ENTERPRISE,
@@ -19,7 +18,6 @@ from status_helpers import (  # noqa: F401 (fixtures)
     page_text,
     provision_group,
     provision_user,
-    quiet_database,
 )
 
 
@@ -96,8 +94,7 @@ def test_few_groups_are_listed_and_many_are_typed(app, admin, scim, people, monk
     listed = admin.get("/status/users").get_data(as_text=True)
     assert f'<option value="{people["finance"]["id"]}">Finance</option>' in listed
     assert 'name="group_name"' not in listed
-    monkeypatch.setattr(status_data, "GROUP_CHOICES", 1)
-    app.extensions.pop(status_data.KEPT, None)  # the page was kept with the list
+    monkeypatch.setattr(directory, "GROUP_CHOICES", 1)
     typed = admin.get("/status/users").get_data(as_text=True)
     assert 'name="group_name"' in typed and "<option" not in typed.partition('id="sort"')[0].partition('id="group')[2]
     assert "Finance</option>" not in typed
@@ -115,24 +112,6 @@ def test_a_group_name_typed_stays_in_the_form(admin, people):
     assert "<b>" not in body
 
 
-def test_a_users_page_is_kept_until_the_next_request(app, admin, scim, people, clock, quiet_database):
-    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
-    with app.app_context():  # a change the log does not hear of: the page kept does not see it
-        db.session.execute(delete(User).where(User.user_name_key == "cid@contoso.com"))
-        db.session.commit()
-    assert "cid@contoso.com" in user_names(admin.get("/status/users"))
-    assert "cid@contoso.com" in user_names(admin.get("/status/users?state=all"))  # the same filters
-    assert "cid@contoso.com" not in user_names(admin.get("/status/users?sort=-name"))  # others: made anew
-    lookup(scim, "someone@contoso.com")  # any request from Entra: the page is made again
-    assert user_names(admin.get("/status/users")) == ["ava@contoso.com", "bob@contoso.com"]
-    with app.app_context():
-        db.session.execute(delete(User).where(User.user_name_key == "bob@contoso.com"))
-        db.session.commit()
-    assert "bob@contoso.com" in user_names(admin.get("/status/users"))
-    clock.advance(seconds=status_data.KEPT_FOR.total_seconds())  # and a page is kept for a while at most
-    assert user_names(admin.get("/status/users")) == ["ava@contoso.com"]
-
-
 def test_sorting(admin, scim, people, clock):
     clock.advance(seconds=1)
     scim.patch(f"/Users/{people['ava']['id']}", json={"Operations": [{"op": "Replace", "path": "title", "value": "CFO"}]})
@@ -144,7 +123,7 @@ def test_sorting(admin, scim, people, clock):
 
 
 def test_pagination_keeps_the_filters(admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 2)
+    monkeypatch.setattr(directory, "PAGE_SIZE", 2)
     for number in range(5):
         scim.post("/Users", json={"userName": f"p{number}@contoso.com"})
     first = admin.get("/status/users?q=contoso&sort=-user_name")
@@ -277,7 +256,7 @@ def test_group_search_sort_and_empty_filter(admin, scim, people):
 
 
 def test_a_groups_page_with_its_members_paginated(admin, scim, people, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 1)
+    monkeypatch.setattr(directory, "PAGE_SIZE", 1)
     response = admin.get(f"/status/groups/{people['finance']['id']}")
     text = page_text(response)
     assert "Direct members 2" in text and "ava@contoso.com Ava Lindqvist" in text and "bob@contoso.com" not in text

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from jericho.extensions import db
-from jericho.status import data as status_data
+from jericho.status import log_queries
 from jericho.storage.models import ProvisioningEvent
 
 from status_helpers import (  # noqa: F401 (fixtures)
@@ -106,7 +106,7 @@ def test_date_range(app, admin, scim, clock):
 
 
 def test_keyset_pagination_newer_and_older(admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 2)
+    monkeypatch.setattr(log_queries, "PAGE_SIZE", 2)
     for number in range(5):
         lookup(scim, f"u{number}@contoso.com")
     first = admin.get("/status/log")
@@ -132,7 +132,7 @@ def test_a_newer_page_past_the_newest_request_is_empty(admin, scim):
 
 
 def test_pagination_keeps_the_filters(admin, scim, monkeypatch):
-    monkeypatch.setattr(status_data, "PAGE_SIZE", 1)
+    monkeypatch.setattr(log_queries, "PAGE_SIZE", 1)
     for number in range(3):
         lookup(scim, f"u{number}@contoso.com")
         scim.get(TEST_CONNECTION)
@@ -189,7 +189,7 @@ def test_an_empty_log(admin):
 
 
 def test_a_text_search_looks_through_the_latest_requests(admin, scim, clock, monkeypatch):
-    monkeypatch.setattr(status_data, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(log_queries, "SEARCH_LIMIT", 2)
     for number in range(4):
         clock.advance(seconds=1)
         lookup(scim, f"u{number}@contoso.com")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from status_helpers import TEST_CONNECTION, admin, page_text, provision_group, provision_user, quiet_database  # noqa: F401 (fixtures)
+from status_helpers import TEST_CONNECTION, admin, page_text, provision_group, provision_user  # noqa: F401 (fixtures)
 
 # India keeps one offset all year, so what the pages say does not depend on the date.
 KOLKATA = "UTC+5:30"
@@ -30,8 +30,7 @@ def directory(scim):
     provision_group(scim, "Finance", [user["id"] for user in users])
 
 
-def test_each_admin_reads_the_status_pages_in_their_own_time_zone(admin, in_kolkata, directory, clock,
-                                                                  quiet_database):
+def test_each_admin_reads_the_status_pages_in_their_own_time_zone(admin, in_kolkata, directory, clock):
     for path in PAGES:
         utc_page, kolkata_page = admin.get(path).text, in_kolkata.get(path).text
         assert KOLKATA in kolkata_page and KOLKATA not in utc_page, path

@@ -24,6 +24,8 @@ REQUIRED_FIGURES = (
     "group_get_no_members_flatness",
     "users_page_ratio_to_trivial",
     "dashboard_ratio_to_trivial",
+    "users_page_after_request_ratio_to_trivial",
+    "dashboard_after_request_ratio_to_trivial",
     "rss_growth_mb",
     "db_bytes_per_user",
     # and the framework floor's and the signed-in frame's, which tell the framework's share of a

@@ -295,3 +295,53 @@ def test_a_token_in_the_url_reaches_no_log(server, token):
     reply = server.request("GET", f"/scim_v2/Users?access_token={token}&aadOptscim062020", token=token)
     assert reply.status == 200
     assert '"GET /scim_v2/Users" 200' in server.log()
+
+
+def test_directory_counts_stay_right_through_concurrent_writes(shared_app, server, token):
+    """Creates, deactivations, member changes and deletions from 8 clients at once, each group's
+    members changed by several of them, and users deleted while they are being added to groups:
+    the counts each write keeps equal a count of the rows."""
+    from jericho.storage.counts import CountChange, directory_counts_of
+    from jericho.storage.models import Group, Membership, ScimToken, User
+
+    groups = [server.scim("POST", "/Groups", token, {"displayName": f"Counted {n}"}).json()["id"] for n in range(3)]
+    users = [create_user(server, token, f"counted{n}@contoso.com") for n in range(CLIENTS * 4)]
+    chooser = random.Random(11)
+
+    def churn(index: int) -> list[int]:
+        answers = []
+        for step in range(12):
+            user, group = chooser.choice(users), groups[(index + step) % len(groups)]
+            kind = (index + step) % 4
+            if kind == 0:
+                reply = server.scim("PATCH", f"/Groups/{group}", token, add_members(chooser.sample(users, 5)))
+            elif kind == 1:
+                reply = server.scim("PATCH", f"/Groups/{group}", token, {"Operations": [
+                    {"op": "Remove", "path": "members", "value": [{"value": uid} for uid in chooser.sample(users, 3)]}]})
+            elif kind == 2:
+                reply = server.scim("PATCH", f"/Users/{user}", token, {"Operations": [
+                    {"op": "Replace", "path": "active", "value": bool(step % 2)}]})
+            else:
+                reply = server.scim("DELETE", f"/Users/{user}", token)
+            answers.append(reply.status)
+        return answers
+
+    answers = [status for replies in at_once(churn, range(CLIENTS)) for status in replies]
+    # A member deleted meanwhile makes an add fail as a whole (400); a user deleted twice is 404.
+    assert set(answers) <= {200, 204, 400, 404}, answers
+    with shared_app.app_context():
+        organization_id = db.session.execute(
+            db.select(ScimToken.organization_id).where(ScimToken.prefix == token.split("_")[1])).scalar_one()
+        users_of = db.select(db.func.count()).select_from(User).where(User.organization_id == organization_id)
+        groups_of = db.select(db.func.count()).select_from(Group).where(Group.organization_id == organization_id)
+        counted = {
+            "active_users": db.session.execute(users_of.where(User.active.is_(True))).scalar_one(),
+            "deactivated_users": db.session.execute(users_of.where(User.active.is_(False))).scalar_one(),
+            "groups": db.session.execute(groups_of).scalar_one(),
+            "empty_groups": db.session.execute(groups_of.where(
+                ~db.exists().where(Membership.group_pk == Group.pk))).scalar_one(),
+            "memberships": db.session.execute(db.select(db.func.count()).select_from(Membership).join(
+                Group, Group.pk == Membership.group_pk).where(Group.organization_id == organization_id)).scalar_one(),
+        }
+        stored = directory_counts_of(organization_id=organization_id)
+        assert {name: getattr(stored, name) for name in vars(CountChange())} == counted

@@ -456,17 +456,13 @@ def test_a_revoked_token_needs_attention(app, client, admin, scim):
     assert "Entra still has a token that was revoked" in page
 
 
-@pytest.mark.parametrize(
-    "header, words",
-    [({"Authorization": "Bearer jer_00000000_wrong"}, "an unknown token"), ({}, "no token")],
-)
-def test_a_bad_token_needs_attention_where_it_can_only_be_this_organizations(app, client, admin, header, words):
+@pytest.mark.parametrize("header", [{"Authorization": "Bearer jer_00000000_wrong"}, {}])
+def test_a_bad_token_is_not_blamed_on_the_only_organization(app, client, admin, header):
+    """Anyone can send one: it names no organization, so it sets no step's state."""
     new_token(app)
-    assert client.get("/scim_v2" + GUID_FILTER, headers=header).status_code == 401
-    page = step_page(client, 4)
-    state, summary = seen(page)
-    assert state == "Needs attention" and words in summary
-    assert "Paste the token into" in text_of(page)
+    for _ in range(25):
+        assert client.get("/scim_v2" + GUID_FILTER, headers=header).status_code in (401, 429)
+    assert seen(step_page(client, 4))[0] == "Waiting for Entra"
 
 
 def test_a_bad_token_is_not_blamed_on_one_of_several_organizations(app, client, admin):
