@@ -53,3 +53,7 @@ PROVISIONING_LOG_FLUSH_SECONDS = 0.2
 
 # Days of provisioning log kept (0 keeps everything); older requests are pruned in the background.
 PROVISIONING_LOG_RETENTION_DAYS = 30
+
+# Each SCIM change records its events (the events feed) in its own transaction. Only the benchmark
+# turns this off, to measure what the outbox costs: without it, consumers miss every change.
+RECORD_DIRECTORY_EVENTS = True

@@ -236,7 +236,7 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def _timestamp(moment: datetime) -> str:
+def timestamp(moment: datetime) -> str:
     # RFC 7643 §2.3.5; a naive datetime (as SQLite returns it) is UTC.
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -251,8 +251,8 @@ def to_resource(document: dict, *, id: str, resource_type: ResourceType, created
         **{key: value for key, value in document.items() if key != "schemas"},
         "meta": {
             "resourceType": resource_type.name,
-            "created": _timestamp(created),
-            "lastModified": _timestamp(last_modified),
+            "created": timestamp(created),
+            "lastModified": timestamp(last_modified),
             "location": location,
             "version": etag(version),
         },

@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 from contextvars import ContextVar
-from typing import Callable, ParamSpec, TypeVar
+from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from flask import Flask
 from sqlalchemy import event
@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 4
+# Ids are looked up in chunks, well below every database's bound-parameter limit.
+CHUNK = 500
 
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
+_committed_callbacks: ContextVar[list[Callable[[], None]]] = ContextVar("committed_callbacks")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -74,24 +77,37 @@ def writes(function: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 db.session.commit()  # end any read transaction, so the write begins afresh
+                callbacks: list[Callable[[], None]] = []
+                pending = _committed_callbacks.set(callbacks)
                 try:
                     result = function(*args, **kwargs)
                     db.session.commit()
-                    return result
                 except OperationalError as error:
                     db.session.rollback()
                     if attempt == WRITE_ATTEMPTS or not _is_transient(error):
                         raise
                     log.warning("database busy, retrying write (attempt %d)", attempt)
                     time.sleep(0.05 * attempt)
+                    continue
                 except BaseException:
                     db.session.rollback()
                     raise
+                finally:
+                    _committed_callbacks.reset(pending)
+                for callback in callbacks:
+                    callback()
+                return result
         finally:
             _writing.reset(token)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current write transaction has committed; never if it rolls back
+    (a retried attempt starts without the callbacks of the one before). It must not fail."""
+    _committed_callbacks.get().append(callback)
 
 
 def _is_transient(error: OperationalError) -> bool:
@@ -101,3 +117,8 @@ def _is_transient(error: OperationalError) -> bool:
     message = str(error.orig).lower()
     return "database is locked" in message or "database is busy" in message
 
+
+
+def chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]

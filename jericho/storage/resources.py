@@ -7,15 +7,15 @@ organization explicitly: nothing here can see another organization's rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Iterable
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from . import filters as query
-from .database import writes
+from . import events, filters as query
+from .database import chunks, writes
 from ..extensions import db
 from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
 from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
@@ -26,9 +26,6 @@ from ..scim.resources import members_of, normalize, to_resource
 from ..scim.schema import ENTERPRISE_USER_URN, GROUP, USER, ResourceType
 
 Row = User | Group
-
-# Ids are looked up in chunks, well below every database's bound-parameter limit.
-CHUNK = 500
 
 # Far above Entra's own limits (a userPrincipalName has at most 113 characters, a displayName 256).
 MAX_INDEXED_LENGTH = 512
@@ -56,7 +53,7 @@ class Expand:
 
 @dataclass
 class Change:
-    """What a write did, for the provisioning log."""
+    """What a write did, for the provisioning log and the events feed."""
 
     operation: str  # create, update, disable, enable, members, delete
     resource_type: str
@@ -66,6 +63,11 @@ class Change:
     members_added: int = 0
     members_removed: int = 0
     members_cleared: bool = False
+    document_changed: bool = True  # False: only members changed, or nothing
+    # The users that joined or left the group, net of the request (a member removed and added
+    # again stayed): the events feed names each one.
+    users_added: set[int] = field(default_factory=set)
+    users_removed: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -145,6 +147,7 @@ def resource_create(
     change = Change("create", resource_type.name, row.id, _label(row))
     if members:
         _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members)
+    _record_events(row, change)
     # A new user is in no group yet: no query for its groups.
     return Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
 
@@ -169,6 +172,7 @@ def resource_replace(
     if members is not None:
         _apply_member_changes(row, [MemberChange("replace", tuple(members))], change, max_members)
     _touch(row)
+    _record_events(row, change)
     return Written(_serialize([row], resource_type, base_url, Expand())[0], change)
 
 
@@ -196,6 +200,7 @@ def resource_patch(
         change.operation, change.changed = "members", True
     if change.changed:
         _touch(row)
+    _record_events(row, change)
     resource = None if expand is None else _serialize([row], resource_type, base_url, expand)[0]
     return Written(resource, change)
 
@@ -209,6 +214,7 @@ def resource_delete(
     row = _get(organization_id, resource_type, scim_id, lock=True)
     check_version(row.version, if_match)
     change = Change("delete", resource_type.name, row.id, _label(row))
+    _record_events(row, change)  # the resource as it was, with its groups
     model = type(row)
     db.session.execute(delete(model).where(model.pk == row.pk))
     return change
@@ -285,17 +291,28 @@ def _check_lengths(row: Row) -> None:
 
 def _update_document(row: Row, document: dict) -> Change:
     """Store a new document; an unchanged one (Entra repeats values it already sent) is a no-op."""
-    change = Change("update", _resource_type(row).name, row.id, _label(row), changed=False)
+    change = Change("update", _resource_type(row).name, row.id, _label(row), changed=False, document_changed=False)
     if document != row.document:
         was_active = row.active if isinstance(row, User) else None
         with db.session.no_autoflush:  # write nothing until uniqueness is checked
             _store_document(row, document)
             _check_unique(row)
         _flush_unique(row)
-        change.changed, change.label = True, _label(row)
+        change.changed = change.document_changed = True
+        change.label = _label(row)
         if isinstance(row, User) and was_active != row.active:
             change.operation = "enable" if row.active else "disable"
     return change
+
+
+def _record_events(row: Row, change: Change) -> None:
+    events.record(
+        row,
+        operation=change.operation,
+        document_changed=change.document_changed,
+        users_added=change.users_added,
+        users_removed=change.users_removed,
+    )
 
 
 def _touch(row: Row) -> None:
@@ -367,42 +384,69 @@ def _apply_member_changes(group: Group, changes: list[MemberChange], change: Cha
             raise TooMany(f"at most {max_members} members can be changed in one request")
         if member_change.kind in ("remove_all", "replace"):
             change.members_cleared = True
-            for kind in _MEMBER_KINDS:
-                change.members_removed += db.session.execute(
-                    delete(kind.link).where(kind.link.group_pk == group.pk)
-                ).rowcount
+            _note_removed(change, _remove_all_members(group))
         if member_change.kind in ("add", "replace"):
-            change.members_added += _add_members(group, member_change.ids)
+            _note_added(change, _add_members(group, member_change.ids))
         if member_change.kind == "remove":
-            change.members_removed += _remove_members(group, member_change.ids)
+            _note_removed(change, _remove_members(group, member_change.ids))
 
 
-def _add_members(group: Group, ids: Iterable[str]) -> int:
+def _note_added(change: Change, added: dict[type, list[int]]) -> None:
+    change.members_added += sum(map(len, added.values()))
+    users = set(added[User])
+    change.users_added |= users - change.users_removed
+    change.users_removed -= users  # removed earlier in the request, added again: it stayed
+
+
+def _note_removed(change: Change, removed: dict[type, list[int]]) -> None:
+    change.members_removed += sum(map(len, removed.values()))
+    users = set(removed[User])
+    change.users_removed |= users - change.users_added
+    change.users_added -= users  # added earlier in the request, removed again: never joined
+
+
+def _add_members(group: Group, ids: Iterable[str]) -> dict[type, list[int]]:
+    """The members added, by model (those that were members already are not)."""
     members = _member_pks(group.organization_id, ids, required=True)
     if group.pk in members[Group]:
         raise InvalidValue(f"group {group.id} cannot be a member of itself")
-    added = 0
+    added: dict[type, list[int]] = {}
     for kind in _MEMBER_KINDS:
         column = getattr(kind.link, kind.column)
-        for chunk in _chunks(members[kind.model]):
+        added[kind.model] = []
+        for chunk in chunks(members[kind.model]):
             # Existing members are skipped by the primary key, one probe per row; only the new
             # rows come back. (A separate "which are members already" query lets PostgreSQL,
             # before its statistics exist, read every member of the group.)
             rows = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk]
-            added += len(db.session.execute(_insert_ignoring_duplicates(kind.link).returning(column), rows).all())
+            added[kind.model] += db.session.execute(
+                _insert_ignoring_duplicates(kind.link).returning(column), rows
+            ).scalars()
     return added
 
 
-def _remove_members(group: Group, ids: Iterable[str]) -> int:
+def _remove_members(group: Group, ids: Iterable[str]) -> dict[type, list[int]]:
+    """The members removed, by model."""
     # Removing a member that is not there (or no longer exists) is a no-op: Entra retries.
     members = _member_pks(group.organization_id, ids, required=False)
-    removed = 0
+    removed: dict[type, list[int]] = {}
     for kind in _MEMBER_KINDS:
         column = getattr(kind.link, kind.column)
-        for chunk in _chunks(members[kind.model]):
-            removed += db.session.execute(
-                delete(kind.link).where(kind.link.group_pk == group.pk, column.in_(chunk))
-            ).rowcount
+        removed[kind.model] = []
+        for chunk in chunks(members[kind.model]):
+            removed[kind.model] += db.session.execute(
+                delete(kind.link).where(kind.link.group_pk == group.pk, column.in_(chunk)).returning(column)
+            ).scalars()
+    return removed
+
+
+def _remove_all_members(group: Group) -> dict[type, list[int]]:
+    removed = {}
+    for kind in _MEMBER_KINDS:
+        column = getattr(kind.link, kind.column)
+        removed[kind.model] = list(db.session.execute(
+            delete(kind.link).where(kind.link.group_pk == group.pk).returning(column)
+        ).scalars())
     return removed
 
 
@@ -413,7 +457,7 @@ def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> 
     remaining = wanted
     for kind in _MEMBER_KINDS:
         found[kind.model] = {}
-        for chunk in _chunks(remaining):
+        for chunk in chunks(remaining):
             statement = select(kind.model.id, kind.model.pk).where(
                 query.with_ids(kind.model, organization_id, chunk)
             )
@@ -436,11 +480,6 @@ def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> 
 def _insert_ignoring_duplicates(model):
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
-
-
-def _chunks(items: list) -> Iterator[list]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 # -- serialisation ---------------------------------------------------------------------------
@@ -512,7 +551,7 @@ _GROUPS_OF_USERS = (
 def _groups_of(rows: list[User], base_url: str) -> dict[int, list[dict]]:
     """A user's direct groups (RFC 7643 §4.1.2 `groups`, read-only)."""
     by_user: dict[int, list[dict]] = {}
-    for chunk in _chunks([row.pk for row in rows]):
+    for chunk in chunks([row.pk for row in rows]):
         for user_pk, group_id, display_name in db.session.execute(_GROUPS_OF_USERS, {"user_pks": chunk}):
             by_user.setdefault(user_pk, []).append(
                 {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": display_name, "type": "direct"}
@@ -526,7 +565,7 @@ def _members_of(rows: list[Group], base_url: str) -> dict[int, list[dict]]:
         member = kind.model
         column = getattr(kind.link, kind.column)
         display = member.display_name if member is Group else func.coalesce(User.display_name, User.user_name)
-        for chunk in _chunks([row.pk for row in rows]):
+        for chunk in chunks([row.pk for row in rows]):
             for group_pk, member_id, member_display in db.session.execute(
                 select(kind.link.group_pk, member.id, display)
                 .join(member, member.pk == column)

@@ -21,6 +21,7 @@ from ..storage.accounts import EMAIL_PATTERN, tokens_of
 from ..extensions import db
 from ..storage.models import Group, Membership, Organization, ProvisioningEvent, ScimToken, User
 from ..api.views import tenant_url
+from ..scim.readers import work_email
 
 # Requests looked at for "are recent requests failing", and users for "is userName mapped right":
 # the latest ones, because they reflect the configuration in Entra as it is now.
@@ -218,15 +219,6 @@ def tenant_url_warnings(url: str) -> list[str]:
 
 
 # --- userName mapping ----------------------------------------------------------------------------
-
-def work_email(document: dict[str, Any]) -> str | None:
-    """The `emails` value of type work, else the primary one (RFC 7643 §4.1.2)."""
-    emails = [e for e in document.get("emails") or [] if isinstance(e, dict) and e.get("value")]
-    for email in emails:
-        if str(email.get("type", "")).lower() == "work":
-            return str(email["value"])
-    return next((str(e["value"]) for e in emails if e.get("primary") is True), None)
-
 
 def user_name_problem(user_name: str, email: str | None) -> str | None:
     """Why `user_name` looks like Entra's default userPrincipalName mapping rather than mail."""
