@@ -93,14 +93,12 @@ def token_create_command(organization: str, label: str) -> None:
 @user_errors
 def token_list_command(organization: str) -> None:
     """List an organization's tokens by prefix."""
-    found = accounts.organization_by_name(organization)
-    if found is None:
-        raise accounts.AccountError(f"no organization named {organization!r}")
+    found = accounts.organization_named(organization)
     click.echo(f"{'PREFIX':<10} {'STATUS':<8} {'CREATED':<20} {'LAST USED':<20} LABEL")
     for token in accounts.tokens_of(found):
         click.echo(
             f"{token.prefix:<10} {'active' if token.is_active else 'revoked':<8} "
-            f"{_time(token.created_at):<20} {_time(token.last_used_at):<20} {token.label}"
+            f"{time_text(token.created_at):<20} {time_text(token.last_used_at):<20} {token.label}"
         )
 
 
@@ -126,5 +124,5 @@ def admin_create_command(organization: str, email: str) -> None:
     click.echo(f"Created admin {admin.email} for {admin.organization.name}.", err=True)
 
 
-def _time(value) -> str:
+def time_text(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"

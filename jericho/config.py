@@ -57,3 +57,8 @@ PROVISIONING_LOG_RETENTION_DAYS = 30
 # Each SCIM change records its events (the events feed) in its own transaction. Only the benchmark
 # turns this off, to measure what the outbox costs: without it, consumers miss every change.
 RECORD_DIRECTORY_EVENTS = True
+
+# /api/v1 (README "Reading the directory from another product"): items per page when the client
+# gives no `limit`, and the most a page holds.
+API_DEFAULT_PAGE_SIZE = 100
+API_MAX_PAGE_SIZE = 1000

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-TOKEN_SCHEME = "jer"
+TOKEN_SCHEME = "jer"  # SCIM bearer tokens
+API_KEY_SCHEME = "jak"  # read-only keys of /api/v1
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,16 @@ class NewToken:
     secret_hash: str
 
 
-def generate_token() -> NewToken:
-    """A bearer token `jer_<prefix>_<secret>` with a 256-bit secret part."""
+def generate_token(scheme: str = TOKEN_SCHEME) -> NewToken:
+    """A bearer token `<scheme>_<prefix>_<secret>` with a 256-bit secret part; the scheme tells a
+    SCIM token from an API key at a glance."""
     prefix = secrets.token_hex(4)
-    secret = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    secret = f"{scheme}_{prefix}_{secrets.token_urlsafe(32)}"
     return NewToken(prefix=prefix, secret=secret, secret_hash=hash_token(secret))
 
 
-# A token anywhere in a text: a client that puts it in a URL must not get it into a log.
-_TOKEN_IN_TEXT = re.compile(rf"({TOKEN_SCHEME}_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
+# A token or key anywhere in a text: a client that puts it in a URL must not get it into a log.
+_TOKEN_IN_TEXT = re.compile(rf"((?:{TOKEN_SCHEME}|{API_KEY_SCHEME})_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
 
 
 def redact_tokens(text: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from . import signin
 from ..storage.accounts import AccountError
-from ..errors import is_scim_request
+from ..errors import is_api_request, is_scim_request
 from ..extensions import db, login_manager
 from .forms import SetupForm, SignInForm
 from ..storage.models import AdminUser, utcnow
@@ -27,7 +27,7 @@ from ..security import is_safe_redirect
 bp = Blueprint("auth", __name__)
 
 # Until the first admin exists, every request leads to the first-run page except these
-# endpoints and /scim_v2, whose clients are not browsers.
+# endpoints, /scim_v2 and /api/v1, whose clients are not browsers.
 SETUP_ENDPOINTS = frozenset({"auth.setup", "static"})
 SETUP_COMPLETE = "jericho.setup_complete"
 
@@ -61,7 +61,7 @@ def setup_pending() -> bool:
 
 
 def first_run_gate():
-    if is_scim_request() or request.endpoint in SETUP_ENDPOINTS or not setup_pending():
+    if is_scim_request() or is_api_request() or request.endpoint in SETUP_ENDPOINTS or not setup_pending():
         return None
     return redirect(url_for("auth.setup"))
 

@@ -1,11 +1,13 @@
 """/scim_v2: the SCIM 2.0 service provider, with its bearer authentication, rate limits and
-provisioning log."""
+provisioning log; /api/v1: the directory read with an API key, and its events feed."""
 from flask import Flask
 
-from . import provisioning_log, rate_limits, views
+from . import cli, provisioning_log, rate_limits, v1, views
 
 
 def init_app(app: Flask) -> None:
     provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
     rate_limits.init_app(app)
     views.init_app(app)
+    v1.init_app(app)
+    cli.init_app(app)

@@ -26,6 +26,14 @@ def organization_by_name(name: str) -> Organization | None:
     ).scalar_one_or_none()
 
 
+def organization_named(name: str) -> Organization:
+    """The organization of that name; AccountError when there is none."""
+    organization = organization_by_name(name)
+    if organization is None:
+        raise AccountError(f"no organization named {name!r}")
+    return organization
+
+
 def _organization_get_or_create(name: str) -> Organization:
     name = name.strip()
     if not name:
