@@ -10,10 +10,9 @@ from sqlalchemy import bindparam, or_, select, update
 from ..extensions import db
 from ..security import API_KEY_SCHEME, generate_token, hash_token
 from .accounts import AccountError
-from .audit import audit_record
+from .audit import audit_record_of
 from .consumer_models import ApiKey
 from .database import writes
-from .models import AdminUser
 
 
 @writes
@@ -26,9 +25,9 @@ def api_key_create(
     key = ApiKey(organization_id=organization_id, prefix=new.prefix, secret_hash=new.secret_hash, label=label.strip())
     db.session.add(key)
     db.session.flush()
-    if admin_id is not None:
-        label_words = f" “{key.label}”" if key.label else ""
-        _audit(admin_id, f"created API key {key.prefix}{label_words}", remote_addr, key.created_at)
+    label_words = f" “{key.label}”" if key.label else ""
+    audit_record_of(admin_id=admin_id, remote_addr=remote_addr, now=key.created_at,
+                    action=f"created API key {key.prefix}{label_words}")
     return key, new.secret
 
 
@@ -53,8 +52,8 @@ def api_key_revoke(
         raise AccountError(f"no API key with prefix {prefix!r}")
     if key.revoked_at is None:
         key.revoked_at = now
-        if admin_id is not None:
-            _audit(admin_id, f"revoked API key {key.prefix}", remote_addr, now)
+        audit_record_of(admin_id=admin_id, remote_addr=remote_addr, now=now,
+                        action=f"revoked API key {key.prefix}")
     return key
 
 
@@ -82,7 +81,3 @@ def api_key_touch(*, key_id: int, now: datetime, resolution_seconds: int, polled
             .where(ApiKey.id == key_id, or_(ApiKey.last_poll_at.is_(None), ApiKey.last_poll_at < stale_before))
             .values(last_poll_at=now, last_poll_seq=polled_seq)
         )
-
-
-def _audit(admin_id: int, action: str, remote_addr: str | None, now: datetime) -> None:
-    audit_record(admin=db.session.get(AdminUser, admin_id), action=action, remote_addr=remote_addr, now=now)

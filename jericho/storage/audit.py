@@ -22,6 +22,13 @@ def audit_record(
     db.session.add(event)
 
 
+def audit_record_of(*, admin_id: int | None, action: str, remote_addr: str | None, now: datetime) -> None:
+    """`audit_record` for the admin with this id; nothing for a change made on the command line
+    (`admin_id` None), which has no admin."""
+    if admin_id is not None:
+        audit_record(admin=db.session.get(AdminUser, admin_id), action=action, remote_addr=remote_addr, now=now)
+
+
 def audit_events_of(organization_id: int, *, limit: int = 50) -> list[tuple[AdminAuditEvent, str | None]]:
     """The latest events with the email of the admin who caused each (None once deleted)."""
     rows = db.session.execute(

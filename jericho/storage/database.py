@@ -12,10 +12,12 @@ import functools
 import logging
 import time
 from contextvars import ContextVar
+from datetime import datetime
+from itertools import takewhile
 from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import delete, event, select
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
@@ -122,3 +124,25 @@ def _is_transient(error: OperationalError) -> bool:
 def chunks(items: list) -> Iterator[list]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def delete_expired(owners: list, *, key, moment, cutoff: datetime, batch_size: int = CHUNK) -> int:
+    """Delete the rows of each owner (a condition) whose `moment` is before `cutoff`, in `key`
+    order and in short transactions of `batch_size`, so that a writer waits one batch at most.
+    For tables whose times follow their keys: deletion stops at the first row still kept."""
+    deleted = 0
+    for owner in owners:
+        while count := _delete_expired_batch(owner, key=key, moment=moment, cutoff=cutoff, batch_size=batch_size):
+            deleted += count
+            if count < batch_size:
+                break
+    return deleted
+
+
+@writes
+def _delete_expired_batch(owner, *, key, moment, cutoff: datetime, batch_size: int) -> int:
+    oldest = db.session.execute(select(key, moment).where(owner).order_by(key).limit(batch_size)).all()
+    expired = list(takewhile(lambda row: row[1] < cutoff, oldest))
+    if not expired:
+        return 0
+    return db.session.execute(delete(key.class_).where(owner, key <= expired[-1][0])).rowcount

@@ -16,18 +16,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import takewhile
 from typing import Iterable
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..scim.resources import timestamp
 from .consumer_models import DirectoryEvent, EventCounter
-from .database import after_commit, chunks, writes
+from .database import after_commit, chunks, delete_expired
 from .directory import group_view, user_view, user_views, users_by_pk
 from .models import Group, Organization, User, utcnow
 
@@ -171,32 +170,10 @@ def events_latest(organization_id: int) -> int:
 def events_prune(*, now: datetime, days: int, batch_size: int = 500) -> int:
     """Delete the events that happened `days` or more before `now`, oldest first, in short
     transactions of `batch_size`; returns how many."""
-    cutoff = now - timedelta(days=days)
-    deleted = 0
-    for organization_id in db.session.execute(select(Organization.id)).scalars().all():
-        while (count := _prune_batch(organization_id=organization_id, cutoff=cutoff, batch_size=batch_size)):
-            deleted += count
-            if count < batch_size:
-                break
-    return deleted
-
-
-@writes
-def _prune_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
-    oldest = db.session.execute(
-        select(DirectoryEvent.seq, DirectoryEvent.occurred_at)
-        .where(DirectoryEvent.organization_id == organization_id)
-        .order_by(DirectoryEvent.seq)
-        .limit(batch_size)
-    ).all()
-    # Times follow the numbers (both are taken under the counter's lock), so the expired events
-    # are a prefix: the first one still kept ends it.
-    expired = list(takewhile(lambda event: event.occurred_at < cutoff, oldest))
-    if not expired:
-        return 0
-    return db.session.execute(
-        delete(DirectoryEvent).where(
-            DirectoryEvent.organization_id == organization_id, DirectoryEvent.seq <= expired[-1].seq
-        )
-    ).rowcount
-
+    organizations = db.session.execute(select(Organization.id)).scalars().all()
+    # Times follow the numbers (both are taken under the counter's lock).
+    return delete_expired(
+        [DirectoryEvent.organization_id == organization_id for organization_id in organizations],
+        key=DirectoryEvent.seq, moment=DirectoryEvent.occurred_at, cutoff=now - timedelta(days=days),
+        batch_size=batch_size,
+    )
