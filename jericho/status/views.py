@@ -16,6 +16,7 @@ from markupsafe import Markup
 from . import exports, insights, retention, data as status_data
 from .insights import CHART_RANGES, OPERATION_WORDS, FirstSyncState
 from ..storage.models import ProvisioningEvent, utcnow
+from ..storage.webhooks import consumers_summary
 from ..wizard.onboarding import work_email
 from .data import Cursor, GroupFilters, LogFilters, UserFilters
 
@@ -86,7 +87,8 @@ def dashboard():
         ago=agos.__getitem__,
         first_sync_words=lambda sync: first_words,
     )))
-    return render_template("status/dashboard.html", content=content)
+    return render_template("status/dashboard.html", content=content,
+                           consumers=consumers_summary(organization_id()))
 
 
 @bp.get("/users")

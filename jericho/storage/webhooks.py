@@ -192,6 +192,13 @@ def webhook_endpoints_of(organization_id: int) -> list[EndpointStatus]:
     return [EndpointStatus(endpoint, health_of(endpoint), _backlog(endpoint, latest)) for endpoint in endpoints]
 
 
+def webhook_endpoint_status(organization_id: int, endpoint_id: int) -> EndpointStatus | None:
+    endpoint = webhook_endpoint_of(organization_id, endpoint_id)
+    if endpoint is None:
+        return None
+    return EndpointStatus(endpoint, health_of(endpoint), _backlog(endpoint, events_latest(organization_id)))
+
+
 def webhook_deliveries_of(endpoint_id: int, *, limit: int = LOG_LENGTH) -> list[WebhookDelivery]:
     """The latest attempts (and redeliveries waiting), newest first."""
     return list(db.session.execute(
@@ -201,11 +208,11 @@ def webhook_deliveries_of(endpoint_id: int, *, limit: int = LOG_LENGTH) -> list[
 
 
 def consumers_summary(organization_id: int) -> ConsumersSummary:
-    """The last poll of each active key, with how many events came after it, and each
-    endpoint's health and backlog."""
+    """The last poll of each key, with how many events came after it, and each endpoint's health
+    and backlog."""
     latest = events_latest(organization_id)
     keys = [KeyStatus(key, None if key.last_poll_seq is None else max(latest - key.last_poll_seq, 0))
-            for key in api_keys_of(organization_id) if key.is_active]
+            for key in api_keys_of(organization_id)]
     return ConsumersSummary(keys, webhook_endpoints_of(organization_id))
 
 
