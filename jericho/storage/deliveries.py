@@ -50,29 +50,50 @@ class Item:
     redelivery_id: int | None = None
 
 
-@writes
 def delivery_claim(*, now: datetime, lease_id: str, lease_seconds: float) -> Claim | None:
-    """Take the endpoint that has waited longest among those with something to send now."""
+    """Take the endpoint that has waited longest among those with something to send now. Looking
+    is a read: an idle worker polls without ever taking SQLite's write lock."""
+    if db.session.execute(_candidates(now)).first() is None:
+        return None
+    return _claim(now=now, lease_id=lease_id, lease_seconds=lease_seconds)
+
+
+def _due(now: datetime):
+    """The endpoint may send its next event now: not stopped, not waiting to retry, behind."""
     endpoint = WebhookEndpoint
-    due = and_(
+    return and_(
         endpoint.failing_since.is_(None),
         or_(endpoint.next_attempt_at.is_(None), endpoint.next_attempt_at <= now),
         endpoint.last_seq < select(EventCounter.last_seq)
         .where(EventCounter.organization_id == endpoint.organization_id).scalar_subquery(),
     )
+
+
+def _free(now: datetime):
+    return or_(WebhookEndpoint.leased_until.is_(None), WebhookEndpoint.leased_until <= now)
+
+
+def _candidates(now: datetime):
+    """Endpoints with something to send now and no worker holding them, longest waiting first."""
+    endpoint = WebhookEndpoint
     queued = exists().where(WebhookDelivery.endpoint_id == endpoint.id, QUEUED)
-    free = or_(endpoint.leased_until.is_(None), endpoint.leased_until <= now)
-    candidate = (
+    return (
         select(endpoint.id)
-        .where(endpoint.disabled_at.is_(None), free, or_(due, queued))
+        .where(endpoint.disabled_at.is_(None), _free(now), or_(_due(now), queued))
         .order_by(func.coalesce(endpoint.leased_until, endpoint.created_at), endpoint.id)
         .limit(1)
     )
+
+
+@writes
+def _claim(*, now: datetime, lease_id: str, lease_seconds: float) -> Claim | None:
+    endpoint = WebhookEndpoint
+    candidate = _candidates(now)
     if db.engine.dialect.name == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True)
     row = db.session.execute(
         update(endpoint)
-        .where(endpoint.id == candidate.scalar_subquery(), free)
+        .where(endpoint.id == candidate.scalar_subquery(), _free(now))
         .values(lease_id=lease_id, leased_until=now + timedelta(seconds=lease_seconds))
         .returning(endpoint.id, endpoint.organization_id, endpoint.url, endpoint.events, endpoint.secret_salt,
                    endpoint.last_seq, endpoint.attempts, endpoint.first_failure_at, endpoint.failing_since,

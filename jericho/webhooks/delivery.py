@@ -60,9 +60,12 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Worker(app)
 
 
-def start_worker(app: Flask) -> None:
-    """Start this process's delivery thread (gunicorn.conf.py calls it in each worker process)."""
-    app.extensions[EXTENSION].start()
+def start_worker(app: object) -> None:
+    """Start this process's delivery thread (gunicorn.conf.py calls it in each worker process).
+    Another app served with the same gunicorn settings (the benchmark's floors) has none."""
+    worker = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
+    if worker is not None:
+        worker.start()
 
 
 def retention_days(app: Flask) -> int:

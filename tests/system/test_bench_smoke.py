@@ -32,6 +32,12 @@ REQUIRED_FIGURES = (
     "framework_lookup_p95_ratio_to_floor",
     "framework_trivial_ratio_to_trivial",
     "signed_in_frame_ms",
+    # and the directory's consumers': the outbox's cost on the sync, the feed, webhooks
+    "create_no_outbox_rps",
+    "outbox_create_ratio",
+    "events_read_per_s",
+    "webhook_deliveries_per_s",
+    "webhook_lag_p95_ms",
 )
 
 
