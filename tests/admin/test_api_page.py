@@ -15,7 +15,7 @@ from jericho.storage.models import AdminAuditEvent
 from jericho.webhooks.delivery import deliver_due
 from jericho.webhooks.signing import derive_secret
 from receiver import Receiver
-from status_helpers import page_text
+from status_helpers import admin, page_text  # noqa: F401 (admin: a fixture)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -23,14 +23,6 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def app_config():
     return {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": True}
-
-
-@pytest.fixture
-def admin(auth, scim, client):
-    """The Contoso admin, signed in (after `scim` made the organization and its token)."""
-    auth.create()
-    assert auth.sign_in().status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ replaying them gives exactly the directory the server holds — so no event of a
 was kept either."""
 from __future__ import annotations
 
-import threading
-import time
-
 from conftest import new_token
 from jericho.storage import accounts
 from jericho.storage.api_keys import api_key_create
 from servers import Server, running_server
-from system.test_crash import CLIENTS, LOAD_SECONDS, REQUEST_TIMEOUT, Ledger, entra_client
+from system.test_crash import CLIENTS, kill_under_load
 
 
 def read_feed(server: Server, key: str) -> list[dict]:
@@ -54,21 +51,8 @@ def test_kill_9_under_load_loses_no_event_of_an_answered_change(app, tmp_path):
     token = new_token(app)
     with app.app_context():
         key = api_key_create(organization_id=accounts.organization_by_name("Contoso").id, label="crash")[1]
-    ledgers = [Ledger() for _ in range(CLIENTS)]
-    stop = threading.Event()
     with running_server(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=4) as server:
-        clients = [threading.Thread(target=entra_client, args=(server, token, n, ledgers[n], stop))
-                   for n in range(CLIENTS)]
-        for thread in clients:
-            thread.start()
-        time.sleep(LOAD_SECONDS)
-        stop.set()  # no new requests; those under way meet the kill
-        server.kill()
-        for thread in clients:
-            thread.join(REQUEST_TIMEOUT * 3)
-        assert not any(thread.is_alive() for thread in clients)
-
-        server.start()
+        ledgers = kill_under_load(server, token)
         events = read_feed(server, key)
         stored_users = {user["id"]: user for user in
                         server.scim("GET", "/Users?count=1000", token).json()["Resources"]}
