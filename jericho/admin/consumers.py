@@ -21,6 +21,8 @@ from .forms import ApiKeyForm, WebhookForm
 
 bp = Blueprint("consumers", __name__, url_prefix="/api")
 
+RECENT_DELIVERIES = 5  # per endpoint on the API page; its own page shows more
+
 
 @bp.before_request
 @login_required
@@ -43,6 +45,8 @@ def _page(*, key_form: ApiKeyForm | None = None, webhook_form: WebhookForm | Non
         webhook_form=webhook_form or WebhookForm(formdata=None),
         keys=summary.keys,
         endpoints=summary.endpoints,
+        recent={status.endpoint.id: webhook_deliveries_of(status.endpoint.id, limit=RECENT_DELIVERIES)
+                for status in summary.endpoints},
         api_url=base + API_PREFIX,
         **shown,
     ), status

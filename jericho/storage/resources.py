@@ -147,9 +147,10 @@ def resource_create(
     change = Change("create", resource_type.name, row.id, _label(row))
     if members:
         _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members)
-    _record_events(row, change)
     # A new user is in no group yet: no query for its groups.
-    return Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
+    resource = _serialize([row], resource_type, base_url, Expand(groups=False))[0]
+    _record_events(row, change)
+    return Written(resource, change)
 
 
 @writes
@@ -172,8 +173,9 @@ def resource_replace(
     if members is not None:
         _apply_member_changes(row, [MemberChange("replace", tuple(members))], change, max_members)
     _touch(row)
+    resource = _serialize([row], resource_type, base_url, Expand())[0]
     _record_events(row, change)
-    return Written(_serialize([row], resource_type, base_url, Expand())[0], change)
+    return Written(resource, change)
 
 
 @writes
@@ -200,8 +202,8 @@ def resource_patch(
         change.operation, change.changed = "members", True
     if change.changed:
         _touch(row)
-    _record_events(row, change)
     resource = None if expand is None else _serialize([row], resource_type, base_url, expand)[0]
+    _record_events(row, change)
     return Written(resource, change)
 
 
@@ -306,6 +308,7 @@ def _update_document(row: Row, document: dict) -> Change:
 
 
 def _record_events(row: Row, change: Change) -> None:
+    # The write's last step: the organization's event counter stays locked from here to the commit.
     events.record(
         row,
         operation=change.operation,

@@ -3,6 +3,7 @@ change that changed nothing or failed."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -214,3 +215,42 @@ def test_the_feed_pages_by_cursor_and_refuses_pruned_and_unknown_cursors(app, sc
         with pytest.raises(events.CursorExpired):
             events.events_after(organization_id, after=2, limit=10)
         assert events.events_after(organization_id, after=5, limit=10).events == []
+
+
+def entra_cycle(scim) -> None:
+    """A first cycle and an incremental one, as Entra sends them (both PATCH dialects)."""
+    boss = create_user(scim, "boss@contoso.com")
+    ava = create_user(scim, "ava@contoso.com", **{ENTERPRISE: {"manager": boss, "department": "Finance"}})
+    bo = create_user(scim, "bo@contoso.com")
+    finance = create_group(scim, "Finance")
+    scim.patch(f"/Groups/{finance}", json=operations({"op": "Add", "path": "members",
+                                                      "value": [{"value": ava}, {"value": bo}]}))
+    scim.patch(f"/Users/{ava}", json=operations({"op": "replace", "value": {"title": "Lead", "active": False}}))
+    scim.patch(f"/Users/{bo}", json=operations({"op": "Replace", "path": "title", "value": "Analyst"}))
+    scim.patch(f"/Users/{bo}", json=operations({"op": "Replace", "path": "title", "value": "Analyst"}))
+    scim.patch(f"/Groups/{finance}", json=operations({"op": "remove", "path": f'members[value eq "{ava}"]'}))
+    scim.delete(f"/Users/{boss}")
+
+
+def anonymised(stream: list[dict]) -> list[dict]:
+    """The stream with each id (users', groups', the events' own) replaced by its order of
+    appearance, and the times left out."""
+    names: dict[str, str] = {}
+    text = json.dumps([{"type": event["type"], "data": event["data"]} for event in stream])
+    for found in dict.fromkeys(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text)):
+        names[found] = f"id{len(names)}"
+        text = text.replace(found, names[found])
+    return json.loads(re.sub(r'"(createdAt|updatedAt)": "[^"]+"', r'"\1": "-"', text))
+
+
+def test_the_same_traffic_gives_the_same_event_stream(app, scim, other_scim):
+    entra_cycle(scim)
+    entra_cycle(other_scim)
+    contoso, fabrikam = feed(app, "Contoso"), feed(app, "Fabrikam")
+    assert [event["id"] for event in contoso] == [event["id"] for event in fabrikam]
+    assert anonymised(contoso) == anonymised(fabrikam)
+    assert [event["type"] for event in contoso] == [
+        "user.created", "user.created", "user.created", "group.created",
+        "group.member_added", "group.member_added", "user.deactivated", "user.updated",
+        "group.member_removed", "user.deleted",
+    ]
