@@ -18,7 +18,7 @@ from jericho.storage import accounts, resources as storage
 from jericho import create_app
 from jericho.extensions import db
 from jericho.storage.models import ProvisioningEvent, ScimToken
-from jericho.security import TOKEN_SCHEME, generate_token, hash_token, redact_tokens
+from jericho.security import API_KEY_SCHEME, TOKEN_SCHEME, generate_token, hash_token, redact_tokens
 
 TOKEN_PATTERN = re.compile(rf"^{TOKEN_SCHEME}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{43}})$")
 
@@ -143,10 +143,10 @@ def test_a_token_put_in_the_url_is_redacted_from_the_provisioning_log(app, scim)
     assert path == f"/scim_v2/Users?access_token=jer_{prefix}_[redacted]&aadOptscim062020"
 
 
-def test_redaction_finds_every_token_in_a_text():
-    first, second = generate_token(), generate_token()
+def test_redaction_finds_every_token_and_api_key_in_a_text():
+    first, second = generate_token(), generate_token(API_KEY_SCHEME)
     redacted = redact_tokens(f"a={first.secret}&b={second.secret};{first.secret}")
-    assert secret_part(first.secret) not in redacted and secret_part(second.secret) not in redacted
+    assert secret_part(first.secret) not in redacted and second.secret.split("_", 2)[2] not in redacted
     assert redacted.count("[redacted]") == 3 and first.prefix in redacted
 
 

@@ -254,3 +254,16 @@ def test_the_same_traffic_gives_the_same_event_stream(app, scim, other_scim):
         "group.member_added", "group.member_added", "user.deactivated", "user.updated",
         "group.member_removed", "user.deleted",
     ]
+
+
+def test_committed_events_are_announced_and_failed_ones_are_not(app, scim):
+    """What wakes this process's webhook worker at once."""
+    announced: list[int] = []
+    events.committed.connect(announced.append, weak=False)
+    try:
+        create_user(scim, "ava@contoso.com")
+        assert scim.post("/Users", json={"userName": "AVA@contoso.com"}).status_code == 409
+        with app.app_context():
+            assert announced == [organization_by_name("Contoso").id]
+    finally:
+        events.committed.disconnect(announced.append)
