@@ -1,5 +1,6 @@
 """A webhook receiver for tests: a real HTTP server on 127.0.0.1 in a thread, answering each POST
-with the next status of its script (then 200), and keeping what it received."""
+with the next status of its script (then 200), and keeping what it received; and the `receiver`
+fixture that runs one for a test."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,9 @@ class Receiver:
         self.closing.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as receiver:
+        yield receiver

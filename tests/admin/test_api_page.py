@@ -14,7 +14,7 @@ from jericho.storage.consumer_models import ApiKey, WebhookDelivery, WebhookEndp
 from jericho.storage.models import AdminAuditEvent
 from jericho.webhooks.delivery import deliver_due
 from jericho.webhooks.signing import derive_secret
-from receiver import Receiver
+from receiver import receiver  # noqa: F401 (a fixture)
 from status_helpers import admin, page_text  # noqa: F401 (admin: a fixture)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -23,12 +23,6 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def app_config():
     return {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": True}
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as receiver:
-        yield receiver
 
 
 def shown_secret(page: str) -> str:

@@ -23,7 +23,7 @@ from jericho.webhooks.addresses import WebhookUrlError
 from jericho.webhooks.delivery import deliver_due, next_attempt_at
 from jericho.webhooks.endpoints import endpoint_add
 from jericho.webhooks.signing import verify
-from receiver import HANG, Receiver
+from receiver import HANG, Receiver, receiver  # noqa: F401 (receiver: a fixture)
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -48,12 +48,6 @@ def app_config():
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as receiver:
-        yield receiver
 
 
 def add_endpoint(app, url: str, events: str = "user.*,group.*", organization: str = "Contoso"):

@@ -8,18 +8,12 @@ from conftest import new_token
 from jericho.extensions import db
 from jericho.storage.consumer_models import DirectoryEvent, WebhookEndpoint
 from jericho.webhooks.signing import derive_secret
-from receiver import Receiver
+from receiver import receiver  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
 def app_config():
     return {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": True}
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as receiver:
-        yield receiver
 
 
 def test_webhook_create_prints_only_the_signing_secret(app, runner, receiver):
