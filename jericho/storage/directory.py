@@ -104,13 +104,15 @@ def users_page(
 ) -> Page | None:
     """A page of the organization's users, optionally only active (or deactivated) ones, or the
     direct members of a group. None when `group_id` names no group of the organization."""
-    statement = select(User)
+    statement, key = select(User), User.pk
     if group_id is not None:
         group = _by_id(Group, organization_id, group_id)
         if group is None:
             return None
-        # The membership key (group, user) walks the group's members in the users' order.
+        # The membership key (group, user) walks the group's members in the users' order, with
+        # nothing to sort.
         statement = statement.join(Membership, Membership.user_pk == User.pk).where(Membership.group_pk == group.pk)
+        key = Membership.user_pk
     elif active is not None:
         # (organization_id, active) ends with the row's key on SQLite: a range on it, in order.
         statement = statement.where(User.organization_id == organization_id, User.active == active)
@@ -120,7 +122,7 @@ def users_page(
         statement = statement.where(User.organization_id + 0 == organization_id)
     if group_id is not None and active is not None:
         statement = statement.where(User.active == active)
-    rows = _page_rows(statement, User.pk, after, limit)
+    rows = _page_rows(statement, key, after, limit)
     return Page(user_views(rows[:limit]), _next(rows, limit))
 
 
