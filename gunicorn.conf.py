@@ -4,6 +4,7 @@ import os
 
 from jericho import create_app
 from jericho.admin.signin import log_setup_code
+from jericho.webhooks.delivery import start_worker
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
@@ -32,3 +33,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 def when_ready(server):
     # Until the first admin exists, the log shows the code that the first-run page asks for.
     log_setup_code(create_app(), server.log)
+
+
+def post_worker_init(worker):
+    # Each worker process delivers webhooks from a thread of its own, started once it has
+    # loaded the app (jericho/webhooks/delivery.py).
+    start_worker(worker.wsgi)

@@ -24,11 +24,16 @@ TARGETS = {
     "users_page_after_request_ratio_to_trivial": ("<=", 10),
     "dashboard_after_request_ratio_to_trivial": ("<=", 10),
     "rss_growth_mb": ("<=", 50),
+    "outbox_create_ratio": (">=", 0.9),
 }
 _COMPARE = {">=": operator.ge, "<=": operator.le}
 
 MEANING = {
-    "create_rps": "users created per second by the initial sync (filter, then POST; 8 clients)",
+    "create_rps": "users created per second by the initial sync (filter, then POST; 8 clients), every other user, "
+                  "each recording its event in the outbox",
+    "create_no_outbox_rps": "the same for the other users, through the same app on the same database without its "
+                            "events outbox, in turns with create_rps",
+    "outbox_create_ratio": "create_rps / create_no_outbox_rps: what the outbox leaves of the sync's speed",
     "floor_insert_rps": "floor: one-row SQLite commits per second (8 clients), in bursts between the sync's segments",
     "create_ratio_to_floor": "create_rps / floor_insert_rps",
     "floor_lookup_insert_rps": "floor: a lookup then a one-row commit per user, users per second (8 clients): the sync's "
@@ -83,6 +88,10 @@ MEANING = {
     "dashboard_after_request_ms": "the same for the dashboard",
     "dashboard_after_request_ratio_to_trivial": "dashboard_after_request_ms / floor_trivial_ms",
     "rss_growth_mb": "largest worker RSS at N users minus at the baseline (1,000 users)",
+    "events_read_per_s": "events a consumer reads per second, catching up on the whole feed (pages of 1,000, one client)",
+    "webhook_deliveries_per_s": "webhooks delivered per second to a receiver on 127.0.0.1, from a backlog of user changes "
+                                "(one endpoint: one delivery in flight at a time), first arrival to last",
+    "webhook_lag_p95_ms": "95th percentile from a PATCH being sent to its webhook's arrival, one change at a time",
 }
 
 

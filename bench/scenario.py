@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from jericho import config as jericho_config
 from jericho.scim.filter_cost import DOCUMENT_COST
 
-from bench import BenchError, admin, entra, floor
+from bench import BenchError, admin, consumers, entra, floor
 from bench.load import Clients, Connection, Outcome, Request, deal, median, percentile
 from bench.server import ROOT, Gunicorn, database, flask_cli
 
@@ -43,7 +43,12 @@ PROBE_ROUNDS = 6
 # The app as `make run` serves it (app.py: create_app()), except that the per-token rate limit is
 # lifted: the clients send far more than Entra's rate on purpose, to measure cost, and the
 # limiter's bookkeeping still runs on every request.
-APP = "jericho:create_app({'RATE_LIMIT_TOKEN_PER_SECOND': 1000000, 'RATE_LIMIT_TOKEN_BURST': 100000000})"
+LIFTED_RATE_LIMIT = "'RATE_LIMIT_TOKEN_PER_SECOND': 1000000, 'RATE_LIMIT_TOKEN_BURST': 100000000"
+APP = f"jericho:create_app({{{LIFTED_RATE_LIMIT}}})"
+# The same app on the same database without its events outbox (RECORD_DIRECTORY_EVENTS, a setting
+# for this measure only): half of the sync's users are created through it, in turns with the
+# other half through APP, so that create_rps can be compared with what it would be without.
+APP_WITHOUT_OUTBOX = f"jericho:create_app({{{LIFTED_RATE_LIMIT}, 'RECORD_DIRECTORY_EVENTS': False}})"
 # Users 0..99 belong to the 100-member group; the incremental cycle leaves them alone.
 SMALL_GROUP = 100
 TINY_GROUP = 10
@@ -125,7 +130,8 @@ def run(options: Options) -> Report:
         progress(f"preparing a {report.facts['database']} database and the floor's")
         floor_db = workdir / "floor.sqlite3"
         floor.prepare(floor_db, (entra.user_name(number) for number in range(options.users)))
-        env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+        # Webhooks go to a receiver on 127.0.0.1 (bench/consumers.py).
+        env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32), "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1"}
         flask_cli(env, "init")  # as `make run` does before gunicorn starts
         token = flask_cli(env, "token", "create", "--org", ORGANIZATION, "--label", "benchmark").strip()
         neighbour_token = flask_cli(env, "token", "create", "--org", NEIGHBOUR, "--label", "benchmark").strip()
@@ -138,10 +144,13 @@ def run(options: Options) -> Report:
             Gunicorn("bench.framework:app", env=floor_env, log_path=options.out / "framework.log")
         )
         app_server = stack.enter_context(Gunicorn(APP, env=env, log_path=options.out / "app.log"))
+        without_outbox = stack.enter_context(
+            Gunicorn(APP_WITHOUT_OUTBOX, env=env, log_path=options.out / "app-without-outbox.log")
+        )
         report.facts["gunicorn workers"] = str(app_server.workers)
         report.facts["app"] = f"gunicorn --config gunicorn.conf.py \"{APP}\""
-        Benchmark(options, report, clients, floor_server, framework_server, app_server, url, token, neighbour_token,
-                  pages, password).run()
+        Benchmark(options, report, clients, floor_server, framework_server, app_server, without_outbox, env, token,
+                  neighbour_token, pages, password).run()
     return report
 
 
@@ -160,10 +169,12 @@ def _admin_pages(env: dict[str, str], report: Report) -> tuple[dict[str, str] | 
 
 class Benchmark:
     def __init__(self, options: Options, report: Report, clients: Clients, floor_server: Gunicorn,
-                 framework_server: Gunicorn, app_server: Gunicorn, url: str, token: str, neighbour_token: str,
-                 pages: dict[str, str] | None, password: str) -> None:
+                 framework_server: Gunicorn, app_server: Gunicorn, without_outbox: Gunicorn, env: dict[str, str],
+                 token: str, neighbour_token: str, pages: dict[str, str] | None, password: str) -> None:
         self.options, self.report, self.clients = options, report, clients
-        self.floor, self.framework, self.app, self.url = floor_server, framework_server, app_server, url
+        self.floor, self.framework, self.app = floor_server, framework_server, app_server
+        self.without_outbox = without_outbox
+        self.env, self.url = env, env["DATABASE_URL"]
         self.pages, self.password = pages, password
         self.scim = {"Authorization": f"Bearer {token}"}
         self.neighbour = {"Authorization": f"Bearer {neighbour_token}"}
@@ -180,23 +191,30 @@ class Benchmark:
         baseline = min(BASELINE_USERS, n // 2)
         progress(f"initial sync: creating {n:,} users (filter, then POST), in turns with floor inserts")
         users = [(number, entra.user_name(number), number) for number in range(n)]
-        creates, inserts, pairs, framework_pairs, captured = [], [], [], [], {}
-        for segment in [users[:baseline], *_parts(users[baseline:], CREATE_SEGMENTS - 1)]:
+        creates, creates_without_outbox, inserts, pairs, framework_pairs, captured = [], [], [], [], [], {}
+        for number, segment in enumerate([users[:baseline], *_parts(users[baseline:], CREATE_SEGMENTS - 1)]):
             inserts.append(self.floor_inserts())
             pairs.append(self.floor_inserts(lookup_first=True))
             framework_pairs.append(self.floor_inserts(lookup_first=True, port=self.framework.port))
-            creates.append(self.phase(entra.user_creates, deal(segment, self.options.clients)))
-            captured |= creates[-1].captured
+            # Every other user through the app without its outbox, which goes first every other time.
+            halves = [(creates, self.app, segment[0::2]), (creates_without_outbox, self.without_outbox, segment[1::2])]
+            for outcomes, server, half in halves[::-1] if number % 2 else halves:
+                outcomes.append(self.clients.run(server.port, entra.user_creates, deal(half, self.options.clients),
+                                                 headers=self.scim))
+                captured |= outcomes[-1].captured
             progress(f"{len(captured):,} users created")
-            if len(creates) == 1:
+            if number == 0:
                 self.user_ids = [captured[number] for number in range(baseline)]
                 rss_baseline = self.worker_rss_mb()
         inserts.append(self.floor_inserts())
         pairs.append(self.floor_inserts(lookup_first=True))
         framework_pairs.append(self.floor_inserts(lookup_first=True, port=self.framework.port))
+        self.without_outbox.stop()  # its part is done
         self.user_ids = [captured[number] for number in range(n)]
-        create_rps = n / sum(outcome.seconds for outcome in creates)
+        create_rps = _created_per_second(creates)
         self.report.add("create_rps", create_rps, "users/s")
+        self.report.add("create_no_outbox_rps", _created_per_second(creates_without_outbox), "users/s")
+        self.report.ratio("outbox_create_ratio", create_rps, _created_per_second(creates_without_outbox))
         self.report.add("floor_insert_rps", _inserts_per_second(inserts), "rows/s")
         self.report.ratio("create_ratio_to_floor", create_rps, _inserts_per_second(inserts))
         self.report.add("floor_lookup_insert_rps", _inserts_per_second(pairs), "users/s")
@@ -216,6 +234,7 @@ class Benchmark:
         self.flatness()
         self.admin_pages()
         self.report.add("rss_growth_mb", self.worker_rss_mb() - rss_baseline, "MB")
+        self.consumers()
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -427,6 +446,32 @@ class Benchmark:
             self.report.add(f"{name}_after_request_ms", median(values), "ms")
             self.report.ratio(f"{name}_after_request_ratio_to_trivial", median(values), trivial)
 
+    def consumers(self) -> None:
+        """A consumer catching up on the whole events feed; then webhooks to a receiver on
+        127.0.0.1: a backlog of user changes sent to a disabled endpoint, timed from the first
+        arrival to the last once it is enabled, and the lag of single changes."""
+        progress("the events feed, read by cursor")
+        key = flask_cli(self.env, "api-key", "create", "--org", ORGANIZATION, "--label", "benchmark").strip()
+        count, seconds = consumers.read_feed(self.app.port, key)
+        self.report.facts["events in the feed"] = f"{count:,}"
+        self.report.add("events_read_per_s", count / seconds, "events/s")
+        with consumers.Receiver() as receiver:
+            flask_cli(self.env, "webhook", "create", "--org", ORGANIZATION, "--url", receiver.url, "--events", "user.*")
+            endpoint = flask_cli(self.env, "webhook", "list", "--org", ORGANIZATION).splitlines()[1].split()[0]
+            backlog = min(len(self.user_ids), max(self.options.samples // 2, 100))
+            progress(f"webhooks: {backlog:,} changes to a disabled endpoint, then delivered")
+            flask_cli(self.env, "webhook", "disable", endpoint)
+            changes = [(user_id, f"backlog {number}") for number, user_id in enumerate(self.user_ids[:backlog])]
+            self.phase(consumers.retitles, deal(changes, self.options.clients))
+            flask_cli(self.env, "webhook", "enable", endpoint)
+            receiver.wait(lambda: all(title in receiver.titles for _, title in changes), "the backlog")
+            arrivals = sorted(receiver.titles[title] for _, title in changes)
+            self.report.add("webhook_deliveries_per_s", (backlog - 1) / (arrivals[-1] - arrivals[0]), "deliveries/s")
+            samples = max(self.options.repeat * 2, 10)
+            progress(f"webhooks: the lag of {samples} changes, one at a time")
+            lags = consumers.lag_ms(self.connection, receiver, self.user_ids, samples)
+            self.report.add("webhook_lag_p95_ms", consumers.p95(lags), "ms")
+
     # -- measurements --------------------------------------------------------------------------
 
     def worker_rss_mb(self) -> float:
@@ -457,6 +502,10 @@ class Benchmark:
                 )).scalar_one())
         finally:
             engine.dispose()
+
+
+def _created_per_second(phases: list[Outcome]) -> float:
+    return sum(len(outcome.captured) for outcome in phases) / sum(outcome.seconds for outcome in phases)
 
 
 def _inserts_per_second(bursts: list[Outcome]) -> float:

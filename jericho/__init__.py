@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import admin, api, cli, errors, status, storage, wizard
+from . import admin, api, cli, errors, status, storage, webhooks, wizard
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +19,7 @@ SQLITE_FILE = "jericho.sqlite3"
 ENVIRONMENT_KEYS = (
     "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "TRUST_PROXY", "LOG_LEVEL", "PROVISIONING_LOG_RETENTION_DAYS",
     "ADMIN_SESSION_IDLE_MINUTES", "ADMIN_SESSION_LIFETIME_HOURS",
+    "EVENT_RETENTION_DAYS", "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
 )
 
 
@@ -51,6 +52,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config.update(test_config)
 
     app.config["TRUST_PROXY"] = parse_flag(app.config.get("TRUST_PROXY"))
+    app.config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = parse_flag(app.config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS"))
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config.get("DATABASE_URL"), Path(app.instance_path)
     )
@@ -110,3 +112,4 @@ def register_blueprints(app: Flask) -> None:
     admin.init_app(app)
     wizard.init_app(app)
     status.init_app(app)
+    webhooks.init_app(app)  # its delivery thread is started by each server process (gunicorn.conf.py)

@@ -57,3 +57,8 @@ def init_command() -> None:
         click.echo(f"Generated a secret key in {key_file}", err=True)
     upgrade()
     click.echo("Database schema is up to date.", err=True)
+
+
+def time_text(value) -> str:
+    """A time in a listing: UTC, to the minute, or "never"."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"

@@ -70,3 +70,28 @@ PROVISIONING_LOG_FLUSH_SECONDS = 0.2
 
 # Days of provisioning log kept (0 keeps everything); older requests are pruned in the background.
 PROVISIONING_LOG_RETENTION_DAYS = 30
+
+# Each SCIM change records its events (the events feed) in its own transaction. Only the benchmark
+# turns this off, to measure what the outbox costs: without it, consumers miss every change.
+RECORD_DIRECTORY_EVENTS = True
+
+# /api/v1 (README "Reading the directory from another product"): items per page when the client
+# gives no `limit`, and the most a page holds.
+API_DEFAULT_PAGE_SIZE = 100
+API_MAX_PAGE_SIZE = 1000
+
+# Days of events and of webhook delivery log kept; None keeps them as long as the provisioning log
+# (PROVISIONING_LOG_RETENTION_DAYS), 0 keeps everything. Older ones are pruned in the background.
+EVENT_RETENTION_DAYS = None
+
+# Webhook endpoints on loopback and private networks (10.0.0.0/8, fc00::/7, ...), and plain http://
+# URLs, are refused unless this is set, for consumers on the same premises; link-local and cloud
+# metadata addresses are refused always.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+# Seconds a receiver has to answer a delivery before it counts as failed.
+WEBHOOK_TIMEOUT_SECONDS = 10
+# How long an event is retried, with growing pauses, before the endpoint is marked failing.
+WEBHOOK_RETRY_HOURS = 24
+# How often each server process's delivery worker looks for work nothing woke it for (changes
+# made by other processes, retries that came due).
+WEBHOOK_POLL_SECONDS = 1.0

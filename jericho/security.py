@@ -1,8 +1,7 @@
-"""Secrets: SCIM bearer tokens, admin passwords, redirect targets, and the ids admins see."""
+"""Secrets: SCIM bearer tokens, admin passwords, and redirect targets."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -11,7 +10,8 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-TOKEN_SCHEME = "jer"
+TOKEN_SCHEME = "jer"  # SCIM bearer tokens
+API_KEY_SCHEME = "jak"  # read-only keys of /api/v1
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,16 @@ class NewToken:
     secret_hash: str
 
 
-def generate_token() -> NewToken:
-    """A bearer token `jer_<prefix>_<secret>` with a 256-bit secret part."""
+def generate_token(scheme: str = TOKEN_SCHEME) -> NewToken:
+    """A bearer token `<scheme>_<prefix>_<secret>` with a 256-bit secret part; the scheme tells a
+    SCIM token from an API key at a glance."""
     prefix = secrets.token_hex(4)
-    secret = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    secret = f"{scheme}_{prefix}_{secrets.token_urlsafe(32)}"
     return NewToken(prefix=prefix, secret=secret, secret_hash=hash_token(secret))
 
 
-# A token anywhere in a text: a client that puts it in a URL must not get it into a log.
-_TOKEN_IN_TEXT = re.compile(rf"({TOKEN_SCHEME}_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
+# A token or key anywhere in a text: a client that puts it in a URL must not get it into a log.
+_TOKEN_IN_TEXT = re.compile(rf"((?:{TOKEN_SCHEME}|{API_KEY_SCHEME})_[0-9a-f]{{8}}_)[A-Za-z0-9_-]+")
 # One character of a text as a URL carries it: percent-encoded (hex in either case, and encoded
 # again any number of times, `%255F`), `+` for a space, or as itself.
 _URL_CHARACTER = re.compile(r"%(?:25)*([0-9A-Fa-f]{2})|.", re.DOTALL)
@@ -93,37 +94,3 @@ def is_safe_redirect(target: str | None) -> bool:
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and "\\" not in target
 
-
-class IdCipher:
-    """A keyed permutation of the numbers below 2**64, shown as 16 hex digits: the ids of the
-    provisioning log that admins see in links, cursors and exports. The log's ids count every
-    organization's requests; shown as they are, they would tell an admin how much traffic the
-    others send. A four-round Feistel network over HMAC-SHA256 makes each shown id name exactly
-    one row and read as random, and only this server, knowing the key, turns it back."""
-
-    ROUNDS = 4
-    HALF = 32
-    MASK = (1 << HALF) - 1
-
-    def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(secret_key.encode(), b"jericho shown ids v1", hashlib.sha256).digest()
-
-    def hide(self, number: int) -> str:
-        left, right = number >> self.HALF, number & self.MASK
-        for round_number in range(self.ROUNDS):
-            left, right = right, left ^ self._mix(round_number, right)
-        return f"{(left << self.HALF) | right:016x}"
-
-    def reveal(self, text: str) -> int | None:
-        """The number `hide` made `text` from; None for text it cannot have made."""
-        if len(text) != 16 or not all(c in "0123456789abcdef" for c in text):
-            return None
-        value = int(text, 16)
-        left, right = value >> self.HALF, value & self.MASK
-        for round_number in reversed(range(self.ROUNDS)):
-            left, right = right ^ self._mix(round_number, left), left
-        return (left << self.HALF) | right
-
-    def _mix(self, round_number: int, half: int) -> int:
-        digest = hmac.new(self._key, bytes([round_number]) + half.to_bytes(4, "big"), hashlib.sha256).digest()
-        return int.from_bytes(digest[:4], "big")

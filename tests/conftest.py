@@ -74,12 +74,18 @@ def postgres_schema(tmp_path_factory):
         return
     app = make_app(tmp_path_factory.mktemp("pg"))
     with app.app_context():
-        db.drop_all()
+        empty_schema()  # whatever an earlier run, or an earlier version of the models, left
         db.create_all()
     yield
     with app.app_context():
-        db.drop_all()
+        empty_schema()
         db.engine.dispose()
+
+
+def empty_schema() -> None:
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
 
 
 @pytest.fixture

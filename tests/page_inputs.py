@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 
 from jericho.extensions import db
 from jericho.storage.models import ProvisioningEvent, ScimToken
-from jericho.urls import SCIM_PREFIX
+from jericho.urls import API_PREFIX, SCIM_PREFIX
 
 from status_helpers import provision_group, provision_user
 
@@ -62,7 +62,7 @@ def directory(app, admin, scim) -> dict:
 def get_rules(app) -> list[Rule]:
     """Every page a browser may GET: not /scim_v2, not the static files."""
     return sorted((rule for rule in app.url_map.iter_rules()
-                   if "GET" in rule.methods and rule.endpoint != "static" and not rule.rule.startswith(SCIM_PREFIX)),
+                   if "GET" in rule.methods and rule.endpoint != "static" and not rule.rule.startswith((SCIM_PREFIX, API_PREFIX))),
                   key=lambda rule: rule.rule)
 
 

@@ -1,9 +1,9 @@
 """The admin side: first run, sign-in, sessions and sign-out, the account page and the admin's
-time zone, SCIM tokens, the admin commands, and what every admin page carries (security headers,
-the session cookie, template filters)."""
+time zone, SCIM tokens, the API page (API keys and webhooks), the admin commands, and what every
+admin page carries (security headers, the session cookie, template filters)."""
 from flask import Flask
 
-from . import account, auth, cli, sessions, time_zone, tokens, web
+from . import account, auth, cli, consumers, sessions, time_zone, tokens, web
 
 
 def init_app(app: Flask) -> None:
@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(time_zone.bp)
     cli.init_app(app)
+    app.register_blueprint(consumers.bp)

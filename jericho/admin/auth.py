@@ -26,14 +26,14 @@ from ..extensions import db, login_manager
 from ..security import is_safe_redirect
 from ..storage.accounts import AccountError
 from ..storage.models import AdminUser, utcnow
-from ..urls import is_scim_request
+from ..urls import is_api_request, is_scim_request
 from . import sessions, signin
 from .forms import SetupForm, SignInForm
 
 bp = Blueprint("auth", __name__)
 
 # Until the first admin exists, every request leads to the first-run page except these
-# endpoints and /scim_v2, whose clients are not browsers.
+# endpoints, /scim_v2 and /api/v1, whose clients are not browsers.
 SETUP_ENDPOINTS = frozenset({"auth.setup", "static"})
 SETUP_COMPLETE = "jericho.setup_complete"
 
@@ -78,7 +78,7 @@ def setup_pending() -> bool:
 
 
 def first_run_gate():
-    if is_scim_request() or request.endpoint in SETUP_ENDPOINTS or not setup_pending():
+    if is_scim_request() or is_api_request() or request.endpoint in SETUP_ENDPOINTS or not setup_pending():
         return None
     return redirect(url_for("auth.setup"))
 

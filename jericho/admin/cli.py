@@ -3,13 +3,12 @@ Every change is recorded in the organization's audit log as done by the command 
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from ..cli import jericho_cli, user_errors
+from ..cli import jericho_cli, time_text, user_errors
 from ..storage import accounts
 from ..storage.models import utcnow
 from . import signin
@@ -54,14 +53,12 @@ def token_create_command(organization: str, label: str) -> None:
 @user_errors
 def token_list_command(organization: str) -> None:
     """List an organization's tokens by prefix."""
-    found = accounts.organization_by_name(organization)
-    if found is None:
-        raise accounts.AccountError(f"no organization named {organization!r}")
+    found = accounts.organization_named(organization)
     click.echo(f"{'PREFIX':<10} {'STATUS':<8} {'CREATED':<20} {'LAST USED':<20} LABEL")
     for token in accounts.tokens_of(found):
         click.echo(
             f"{token.prefix:<10} {'active' if token.is_active else 'revoked':<8} "
-            f"{_time(token.created_at):<20} {_time(token.last_used_at):<20} {token.label}"
+            f"{time_text(token.created_at):<20} {time_text(token.last_used_at):<20} {token.label}"
         )
 
 
@@ -106,8 +103,8 @@ def admin_list_command(organization: str | None) -> None:
     click.echo(f"{'EMAIL':<{width}} {'CREATED':<20} {'LAST SIGN-IN':<20} ORGANIZATION")
     for admin in admins:
         click.echo(
-            f"{admin.email:<{width}} {_time(admin.created_at):<20} "
-            f"{_time(admin.last_sign_in_at):<20} {admin.organization.name}"
+            f"{admin.email:<{width}} {time_text(admin.created_at):<20} "
+            f"{time_text(admin.last_sign_in_at):<20} {admin.organization.name}"
         )
 
 
@@ -125,6 +122,3 @@ def _new_password() -> str:
         "Password", hide_input=True, confirmation_prompt=True
     )
 
-
-def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"

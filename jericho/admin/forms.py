@@ -3,9 +3,13 @@ NUL characters in every field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms import (
+    EmailField, IntegerField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField,
+    URLField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..providers import PROVIDERS
 from ..scim.document import EMAIL_PATTERN
@@ -160,3 +164,35 @@ class EstimateForm(Form):
         description="Count assigned users, assigned groups and the members of those groups.",
         render_kw={"inputmode": "numeric"},
     )
+
+
+class ApiKeyForm(Form):
+    label = StringField(
+        "Label",
+        validators=[Optional(), Length(max=200)],
+        filters=[strip],
+        description="A note to tell keys apart, e.g. “Training platform”.",
+    )
+    submit = SubmitField("Create API key")
+
+
+class WebhookForm(Form):
+    url = URLField(
+        "Endpoint URL",
+        validators=[DataRequired(message="Enter the URL that receives the events."), Length(max=2000)],
+        filters=[strip],
+        description="https://… on the consuming product: each event is POSTed there, signed.",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "placeholder": "https://"},
+    )
+    events = SelectMultipleField(
+        "Events",
+        choices=[
+            SelectChoice("user.*", "User events: created, updated, deactivated, reactivated, deleted"),
+            SelectChoice("group.*", "Group events: created, updated, deleted, and each member added or removed"),
+        ],
+        default=["user.*", "group.*"],
+        validators=[DataRequired(message="Choose the events to send.")],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    submit = SubmitField("Add endpoint")

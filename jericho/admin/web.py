@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from ..storage.models import utcnow
 from ..text import clock, counted
-from ..urls import is_scim_request
+from ..urls import is_api_request, is_scim_request
 
 # Scripts and styles only from static/ (no inline code, no CDN); no framing (clickjacking).
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -50,8 +50,8 @@ def init_app(app: Flask) -> None:
 def refuse_nul_characters() -> None:
     """A NUL character in a page's path or query string is a 400: no database stores one
     (PostgreSQL refuses it even in a query), so no page could answer it. Form fields say so
-    themselves (forms.Form); /scim_v2 answers with its own SCIM errors."""
-    if is_scim_request():
+    themselves (forms.Form); /scim_v2 and /api/v1 answer with their own errors."""
+    if is_scim_request() or is_api_request():
         return
     if "\x00" in request.path or any("\x00" in key + value for key, value in request.args.items(multi=True)):
         abort(400, description="The address contains a NUL character (%00), which no page accepts.")

@@ -1,8 +1,8 @@
 """/scim_v2: the SCIM 2.0 service provider, with its bearer authentication, rate limits, time
-limits and provisioning log."""
+limits and provisioning log; /api/v1: the directory read with an API key, and its events feed."""
 from flask import Flask
 
-from . import provisioning_log, rate_limits, time_limits, views
+from . import cli, provisioning_log, rate_limits, time_limits, v1, views
 
 
 def init_app(app: Flask) -> None:
@@ -10,3 +10,5 @@ def init_app(app: Flask) -> None:
     time_limits.init_app(app)  # before views, whose authentication it bounds
     rate_limits.init_app(app)
     views.init_app(app)
+    v1.init_app(app)
+    cli.init_app(app)

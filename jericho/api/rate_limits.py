@@ -1,5 +1,6 @@
-"""Rate limits under /scim_v2, holding across every server process: per SCIM token, and per
-client address for requests that fail authentication. Beyond a limit: 429 with Retry-After.
+"""Rate limits under /scim_v2 and /api/v1, holding across every server process: per SCIM token
+or API key, and per client address for requests that fail authentication. Beyond a limit: 429
+with Retry-After.
 
 Each limit is a sustained rate plus a burst, kept by the generic cell rate algorithm (GCRA, a
 token bucket stored as one timestamp): a key's `tat` ("theoretical arrival time") moves one
@@ -49,6 +50,11 @@ def init_app(app: Flask) -> None:
 def limit_token(token_id: int, *, now: datetime) -> None:
     """Count one request of an authenticated token; TooManyRequests beyond its limit."""
     _take(f"token:{token_id}", "RATE_LIMIT_TOKEN", now=now, sweep=False)
+
+
+def limit_api_key(key_id: int, *, now: datetime) -> None:
+    """Count one request of an API key, against the same limits as a SCIM token."""
+    _take(f"api key:{key_id}", "RATE_LIMIT_TOKEN", now=now, sweep=False)
 
 
 def limit_failed_authentication(remote_addr: str | None, *, now: datetime) -> None:

@@ -46,6 +46,10 @@ def name_part(document: dict[str, Any], part: str) -> str:
     return str((document.get("name") or {}).get(part) or "")
 
 
+def title(document: dict[str, Any]) -> str:
+    return str(document.get("title") or "")
+
+
 def enterprise(document: dict[str, Any]) -> dict[str, Any]:
     """The enterprise extension (RFC 7643 §4.3), empty when not sent."""
     extension = document.get(ENTERPRISE_USER_URN)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
-from .filter import And, Comparison, Expr, Or, PatchPath, element_matches, parse_patch_path
+from .filter import And, Comparison, Expr, Or, PatchPath, parse_patch_path
+from .matching import element_matches
 from .resources import (
     ABSENT,
     MEMBERS,

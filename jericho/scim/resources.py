@@ -8,13 +8,15 @@ top level under their canonical names, each extension's attributes in an object 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
 from .paths import AttrPath, is_urn, parse_attr_path
-from .schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType
+from .schema import (
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType, timestamp,
+)
 from .unknown import AS_SENT, as_sent, is_unknown_extension, kept_value, resolve_as_sent, schema_key
 
 MEMBERS = GROUP_SCHEMA.attribute("members")
@@ -240,12 +242,6 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def _timestamp(moment: datetime) -> str:
-    # RFC 7643 §2.3.5; a naive datetime (as SQLite returns it) is UTC.
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def to_resource(document: dict, *, id: str, resource_type: ResourceType, created: datetime,
                 last_modified: datetime, version: int, location: str) -> dict:
     # RFC 7643 §3.1: `id` and `meta` are assigned by the service provider.
@@ -255,8 +251,8 @@ def to_resource(document: dict, *, id: str, resource_type: ResourceType, created
         **{key: value for key, value in document.items() if key != "schemas"},
         "meta": {
             "resourceType": resource_type.name,
-            "created": _timestamp(created),
-            "lastModified": _timestamp(last_modified),
+            "created": timestamp(created),
+            "lastModified": timestamp(last_modified),
             "location": location,
             "version": etag(version),
         },

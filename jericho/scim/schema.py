@@ -3,6 +3,7 @@ source for path resolution, filtering, validation and the /Schemas documents."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from .errors import InvalidPath
@@ -245,3 +246,9 @@ class ResourceType:
 
 USER = ResourceType("User", "/Users", USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
 GROUP = ResourceType("Group", "/Groups", GROUP_SCHEMA, ())
+
+
+def timestamp(moment: datetime) -> str:
+    # RFC 7643 §2.3.5; a naive datetime (as SQLite returns it) is UTC.
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

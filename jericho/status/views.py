@@ -29,6 +29,7 @@ from .cycles import first_sync_words
 from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
 from .reasons import finding_of, reasons_of
 from .why import why_evidence
+from ..storage.webhooks import consumers_summary
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -81,7 +82,8 @@ def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
     data = dashboard_queries.dashboard_of(organization_id(), now=now(), zone=current_user.zone, chart_range=chart_range)
     return render_template("status/dashboard.html", data=data, chart_range=chart_range,
-                           chart_ranges=CHART_RANGES.values(), activity_limit=dashboard_queries.ACTIVITY_LIMIT)
+                           chart_ranges=CHART_RANGES.values(), activity_limit=dashboard_queries.ACTIVITY_LIMIT,
+                           consumers=consumers_summary(organization_id()))
 
 
 @bp.get("/users")

@@ -29,6 +29,14 @@ def organization_by_name(name: str) -> Organization | None:
     ).scalar_one_or_none()
 
 
+def organization_named(name: str) -> Organization:
+    """The organization of that name; AccountError when there is none."""
+    organization = organization_by_name(name)
+    if organization is None:
+        raise AccountError(f"no organization named {name!r}")
+    return organization
+
+
 def _organization_get_or_create(name: str) -> Organization:
     name = name.strip()
     if not name:
@@ -251,9 +259,7 @@ def admins_of(organization_name: str | None = None) -> list[AdminUser]:
         .order_by(Organization.name, AdminUser.email)
     )
     if organization_name is not None:
-        organization = organization_by_name(organization_name)
-        if organization is None:
-            raise AccountError(f"no organization named {organization_name!r}")
+        organization = organization_named(organization_name)
         query = query.where(AdminUser.organization_id == organization.id)
     return list(db.session.execute(query).scalars())
 

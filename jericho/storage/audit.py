@@ -32,6 +32,14 @@ def audit_record(
     db.session.add(event)
 
 
+def audit_record_of(
+    *, admin_id: int | None, organization_id: int, action: str, remote_addr: str | None, now: datetime
+) -> None:
+    """`audit_record` for the admin with this id, or for the command line (`admin_id` None)."""
+    admin = db.session.get(AdminUser, admin_id) if admin_id is not None else None
+    audit_record(admin=admin, organization_id=organization_id, action=action, remote_addr=remote_addr, now=now)
+
+
 def audit_events_of(organization_id: int, *, limit: int = 50) -> list[AdminAuditEvent]:
     """The latest events, newest first."""
     return list(

@@ -22,10 +22,12 @@ import math
 import sqlite3
 import time
 from contextvars import ContextVar
-from typing import Callable, ParamSpec, TypeVar
+from datetime import datetime
+from itertools import takewhile
+from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 4
+# Ids are looked up in chunks, well below every database's bound-parameter limit.
+CHUNK = 500
+
 # The first key of every advisory lock this app takes ("JERI"), apart from other users of the
 # database's advisory locks.
 ADVISORY_LOCK_SPACE = 0x4A455249
@@ -46,6 +51,7 @@ QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by sta
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
 _deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
 clock = time.monotonic  # tests set the time
+_committed_callbacks: ContextVar[list[Callable[[], None]]] = ContextVar("committed_callbacks")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,24 +147,37 @@ def writes(function: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 db.session.commit()  # end any read transaction, so the write begins afresh
+                callbacks: list[Callable[[], None]] = []
+                pending = _committed_callbacks.set(callbacks)
                 try:
                     result = function(*args, **kwargs)
                     db.session.commit()
-                    return result
                 except OperationalError as error:
                     db.session.rollback()
                     if attempt == WRITE_ATTEMPTS or not _is_transient(error):
                         raise
                     log.warning("database busy, retrying write (attempt %d)", attempt)
                     time.sleep(0.05 * attempt)
+                    continue
                 except BaseException:
                     db.session.rollback()
                     raise
+                finally:
+                    _committed_callbacks.reset(pending)
+                for callback in callbacks:
+                    callback()
+                return result
         finally:
             _writing.reset(token)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current write transaction has committed; never if it rolls back
+    (a retried attempt starts without the callbacks of the one before). It must not fail."""
+    _committed_callbacks.get().append(callback)
 
 
 def _is_transient(error: OperationalError) -> bool:
@@ -181,3 +200,30 @@ def transaction_lock(name: str) -> None:
             text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
             {"space": ADVISORY_LOCK_SPACE, "name": name},
         )
+
+
+def chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def delete_expired(owners: list, *, key, moment, cutoff: datetime, batch_size: int = CHUNK) -> int:
+    """Delete the rows of each owner (a condition) whose `moment` is before `cutoff`, in `key`
+    order and in short transactions of `batch_size`, so that a writer waits one batch at most.
+    For tables whose times follow their keys: deletion stops at the first row still kept."""
+    deleted = 0
+    for owner in owners:
+        while count := _delete_expired_batch(owner, key=key, moment=moment, cutoff=cutoff, batch_size=batch_size):
+            deleted += count
+            if count < batch_size:
+                break
+    return deleted
+
+
+@writes
+def _delete_expired_batch(owner, *, key, moment, cutoff: datetime, batch_size: int) -> int:
+    oldest = db.session.execute(select(key, moment).where(owner).order_by(key).limit(batch_size)).all()
+    expired = list(takewhile(lambda row: row[1] < cutoff, oldest))
+    if not expired:
+        return 0
+    return db.session.execute(delete(key.class_).where(owner, key <= expired[-1][0])).rowcount

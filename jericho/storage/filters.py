@@ -4,7 +4,7 @@ The attributes that clients match on — id, externalId, userName, displayName, 
 manager, members, groups, active, meta.created/lastModified — live in indexed columns and tables
 (see models.py), so Entra's queries are index lookups. Every other attribute is read from the
 stored JSON document with the database's JSON functions; multi-valued attributes become an
-EXISTS over their elements. The semantics match `scim.filter.matches`: a comparison on an
+EXISTS over their elements. The semantics match `scim.matching.matches`: a comparison on an
 unassigned attribute is false (also under `not`), case-insensitive attributes compare lower-cased.
 """
 from __future__ import annotations

@@ -7,10 +7,9 @@ organization explicitly: nothing here can see another organization's rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -19,18 +18,17 @@ from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, U
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
-from ..scim.resources import members_of, normalize, to_resource
-from ..scim.schema import ENTERPRISE_USER_URN, GROUP, USER, ResourceType
-from . import counts
+from ..scim.resources import members_of, normalize
+from ..scim.schema import GROUP, USER, ResourceType
+from . import counts, events
 from . import filters as query
 from .counts import directory_counts_add
-from .database import dialect_insert, writes
-from .models import Group, Membership, NestedGroup, User, UserEmail, utcnow
+from .database import writes
+from .members import members_add, members_remove, members_remove_all
+from .models import Group, User, UserEmail, utcnow
+from .serialize import Expand, resource_type_of, serialize
 
 Row = User | Group
-
-# Ids are looked up in chunks, well below every database's bound-parameter limit.
-CHUNK = 500
 
 # Far above Entra's own limits (a userPrincipalName has at most 113 characters, a displayName 256).
 MAX_INDEXED_LENGTH = 512
@@ -48,17 +46,9 @@ class Search:
     count: int = 100
 
 
-@dataclass(frozen=True)
-class Expand:
-    """Attributes that cost extra queries, loaded only when the response returns them."""
-
-    members: bool = True  # a group's members
-    groups: bool = True  # a user's groups
-
-
 @dataclass
 class Change:
-    """What a write did, for the provisioning log."""
+    """What a write did, for the provisioning log and the events feed."""
 
     operation: str  # create, update, disable, enable, members, delete
     resource_type: str
@@ -68,6 +58,11 @@ class Change:
     members_added: int = 0
     members_removed: int = 0
     members_cleared: bool = False
+    document_changed: bool = True  # False: only members changed, or nothing
+    # The users that joined or left the group, net of the request (a member removed and added
+    # again stayed): the events feed names each one.
+    users_added: set[int] = field(default_factory=set)
+    users_removed: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -106,14 +101,14 @@ def resource_search(
         total = search.start_index - 1 + len(rows)
     else:
         total = db.session.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
-    return Page(_serialize(rows, resource_type, base_url, expand), total)
+    return Page(serialize(rows, resource_type, base_url, expand), total)
 
 
 def resource_read(
     organization_id: int, resource_type: ResourceType, scim_id: str, *, base_url: str, expand: Expand
 ) -> dict:
     row = _get(organization_id, resource_type, scim_id)
-    return _serialize([row], resource_type, base_url, expand)[0]
+    return serialize([row], resource_type, base_url, expand)[0]
 
 
 def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, lock: bool = False) -> Row:
@@ -148,8 +143,9 @@ def resource_create(
     memberships = _apply_member_changes(row, [MemberChange("add", tuple(members))], change, max_members) \
         if members else 0
     # A new user is in no group yet: no query for its groups.
-    written = Written(_serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
+    written = Written(serialize([row], resource_type, base_url, Expand(groups=False))[0], change)
     directory_counts_add(organization_id=organization_id, change=counts.created(row, memberships=memberships))
+    _record_events(row, change)
     return written
 
 
@@ -175,9 +171,10 @@ def resource_replace(
     memberships = _apply_member_changes(row, [MemberChange("replace", tuple(members))], change, max_members) \
         if members is not None else 0
     _touch(row)
-    written = Written(_serialize([row], resource_type, base_url, Expand())[0], change)
+    written = Written(serialize([row], resource_type, base_url, Expand())[0], change)
     directory_counts_add(organization_id=organization_id, change=counts.updated(
         row, operation=change.operation, had_members=had_members, memberships=memberships))
+    _record_events(row, change)
     return written
 
 
@@ -200,7 +197,7 @@ def resource_patch(
     check_version(row.version, if_match)
     document, member_changes = apply_patch(
         row.document, operations, resource_type,
-        served=lambda: _serialize([row], resource_type, base_url, Expand(members=False))[0],
+        served=lambda: serialize([row], resource_type, base_url, Expand(members=False))[0],
     )
     change = _update_document(row, document)
     had_members = counts.has_members(row) if member_changes else None
@@ -209,9 +206,10 @@ def resource_patch(
         change.operation, change.changed = "members", True
     if change.changed:
         _touch(row)
-    resource = None if expand is None else _serialize([row], resource_type, base_url, expand)[0]
+    resource = None if expand is None else serialize([row], resource_type, base_url, expand)[0]
     directory_counts_add(organization_id=organization_id, change=counts.updated(
         row, operation=change.operation, had_members=had_members, memberships=memberships))
+    _record_events(row, change)
     return Written(resource, change)
 
 
@@ -227,6 +225,7 @@ def resource_delete(
     check_version(row.version, if_match)
     change = Change("delete", resource_type.name, row.id, _label(row))
     removed = counts.removed(row)
+    _record_events(row, change)  # the resource as it was, with its groups
     model = type(row)
     db.session.execute(delete(model).where(model.pk == row.pk))
     directory_counts_add(organization_id=organization_id, change=removed)
@@ -303,17 +302,29 @@ def _check_lengths(row: Row) -> None:
 
 def _update_document(row: Row, document: dict) -> Change:
     """Store a new document; an unchanged one (Entra repeats values it already sent) is a no-op."""
-    change = Change("update", _resource_type(row).name, row.id, _label(row), changed=False)
+    change = Change("update", _resource_type(row).name, row.id, _label(row), changed=False, document_changed=False)
     if document != row.document:
         was_active = row.active if isinstance(row, User) else None
         with db.session.no_autoflush:  # write nothing until uniqueness is checked
             _store_document(row, document)
             _check_unique(row)
         _flush_unique(row)
-        change.changed, change.label = True, _label(row)
+        change.changed = change.document_changed = True
+        change.label = _label(row)
         if isinstance(row, User) and was_active != row.active:
             change.operation = "enable" if row.active else "disable"
     return change
+
+
+def _record_events(row: Row, change: Change) -> None:
+    # The write's last step: the organization's event counter stays locked from here to the commit.
+    events.record(
+        row,
+        operation=change.operation,
+        document_changed=change.document_changed,
+        users_added=change.users_added,
+        users_removed=change.users_removed,
+    )
 
 
 def _touch(row: Row) -> None:
@@ -353,219 +364,42 @@ def _label(row: Row) -> str:
 
 
 def _resource_type(row: Row) -> ResourceType:
-    return _resource_type_of(type(row))
-
-
-def _resource_type_of(model: type[User] | type[Group]) -> ResourceType:
-    return USER if model is User else GROUP
+    return resource_type_of(type(row))
 
 
 # -- members ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _MemberKind:
-    """Users and groups can both be members (RFC 7643 §4.2 members.type); each has its table."""
-
-    model: type[User] | type[Group]
-    link: type[Membership] | type[NestedGroup]
-    column: str  # the link's column naming the member
-    type: str  # members.type
-
-
-_MEMBER_KINDS = (
-    _MemberKind(User, Membership, "user_pk", "User"),
-    _MemberKind(Group, NestedGroup, "member_group_pk", "Group"),
-)
-
-
 def _apply_member_changes(group: Group, changes: list[MemberChange], change: Change, max_members: int) -> int:
-    """Apply the changes to the group's members; returns the users added as members less those
-    removed (directory counts)."""
+    """Apply the changes to the group's members and note them in `change`; returns the users
+    added as members less those removed (directory counts)."""
     users = 0
     for member_change in changes:
         if len(member_change.ids) > max_members:
             raise TooMany(f"at most {max_members} members can be changed in one request")
         if member_change.kind in ("remove_all", "replace"):
             change.members_cleared = True
-            for kind in _MEMBER_KINDS:
-                removed = db.session.execute(delete(kind.link).where(kind.link.group_pk == group.pk)).rowcount
-                change.members_removed += removed
-                users -= removed if kind.model is User else 0
+            users -= _note_removed(change, members_remove_all(group))
         if member_change.kind in ("add", "replace"):
-            added = _add_members(group, member_change.ids)
-            change.members_added += sum(added.values())
-            users += added[User]
+            users += _note_added(change, members_add(group, member_change.ids))
         if member_change.kind == "remove":
-            removed = _remove_members(group, member_change.ids)
-            change.members_removed += sum(removed.values())
-            users -= removed[User]
+            users -= _note_removed(change, members_remove(group, member_change.ids))
     return users
 
 
-def _add_members(group: Group, ids: Iterable[str]) -> dict[type, int]:
-    """How many of each kind were added (the others were members already)."""
-    members = _member_pks(group.organization_id, ids, required=True)
-    if group.pk in members[Group]:
-        raise InvalidValue(f"group {group.id} cannot be a member of itself")
-    added = dict.fromkeys(members, 0)
-    for kind in _MEMBER_KINDS:
-        column = getattr(kind.link, kind.column)
-        for chunk in _chunks(members[kind.model]):
-            # Existing members are skipped by the primary key, one probe per row; only the new
-            # rows come back. (A separate "which are members already" query lets PostgreSQL,
-            # before its statistics exist, read every member of the group.)
-            rows = [{"group_pk": group.pk, kind.column: pk, "created_at": utcnow()} for pk in chunk]
-            added[kind.model] += len(
-                db.session.execute(_insert_ignoring_duplicates(kind.link).returning(column), rows).all())
-    return added
+def _note_added(change: Change, added: dict[type, list[int]]) -> int:
+    """How many users became members."""
+    change.members_added += sum(map(len, added.values()))
+    users = set(added[User])
+    change.users_added |= users - change.users_removed
+    change.users_removed -= users  # removed earlier in the request, added again: it stayed
+    return len(added[User])
 
 
-def _remove_members(group: Group, ids: Iterable[str]) -> dict[type, int]:
-    # Removing a member that is not there (or no longer exists) is a no-op: Entra retries.
-    members = _member_pks(group.organization_id, ids, required=False)
-    removed = dict.fromkeys(members, 0)
-    for kind in _MEMBER_KINDS:
-        column = getattr(kind.link, kind.column)
-        for chunk in _chunks(members[kind.model]):
-            removed[kind.model] += db.session.execute(
-                delete(kind.link).where(kind.link.group_pk == group.pk, column.in_(chunk))
-            ).rowcount
-    return removed
-
-
-def _member_pks(organization_id: int, ids: Iterable[str], *, required: bool) -> dict[type, list[int]]:
-    """The primary keys of the users and groups with these ids, by model."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[type, dict[str, int]] = {}
-    remaining = wanted
-    for kind in _MEMBER_KINDS:
-        found[kind.model] = {}
-        for chunk in _chunks(remaining):
-            statement = select(kind.model.id, kind.model.pk).where(
-                query.with_ids(kind.model, organization_id, chunk)
-            )
-            if required:
-                # Resources about to become members are locked against deletion until this write
-                # commits, so a concurrent DELETE either commits first (and the id is missing here)
-                # or waits; without it, the link insert would fail its foreign key (PostgreSQL;
-                # SQLite has one writer).
-                statement = statement.with_for_update(read=True, key_share=True)
-            found[kind.model].update(db.session.execute(statement).all())
-        remaining = [member_id for member_id in remaining if member_id not in found[kind.model]]
-    if required and remaining:
-        shown = ", ".join(remaining[:5]) + (f" and {len(remaining) - 5} more" if len(remaining) > 5 else "")
-        raise InvalidValue(
-            f"no user or group with id {shown} in this organization; members must exist before they are added"
-        )
-    return {model: list(pks.values()) for model, pks in found.items()}
-
-
-def _insert_ignoring_duplicates(model):
-    return dialect_insert(model).on_conflict_do_nothing()
-
-
-def _chunks(items: list) -> Iterator[list]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-# -- serialisation ---------------------------------------------------------------------------
-
-
-def _serialize(rows: list[Row], resource_type: ResourceType, base_url: str, expand: Expand) -> list[dict]:
-    """Rows to SCIM resources, with the attributes that live in other rows loaded in one query
-    per page (never one per row)."""
-    endpoint = f"{base_url}{resource_type.endpoint}"
-    if resource_type is USER:
-        managers = _managers(rows)
-        groups = _groups_of(rows, base_url) if expand.groups else {}
-    else:
-        members = _members_of(rows, base_url) if expand.members else {}
-    resources = []
-    for row in rows:
-        resource = to_resource(
-            row.document,
-            id=row.id,
-            resource_type=resource_type,
-            created=row.created_at,
-            last_modified=row.updated_at,
-            version=row.version,
-            location=f"{endpoint}/{row.id}",
-        )
-        if resource_type is USER:
-            _link_manager(resource, managers, base_url)
-            if groups.get(row.pk):
-                resource["groups"] = groups[row.pk]
-        elif members.get(row.pk):
-            resource["members"] = members[row.pk]
-        resources.append(resource)
-    return resources
-
-
-def _managers(rows: list[User]) -> dict[str, User]:
-    ids = {row.manager_id for row in rows if row.manager_id}
-    if not ids:
-        return {}
-    organization_id = rows[0].organization_id
-    found = db.session.execute(
-        select(User).where(query.with_ids(User, organization_id, ids))
-    ).scalars()
-    return {user.id: user for user in found}
-
-
-def _link_manager(resource: dict, managers: dict[str, User], base_url: str) -> None:
-    # RFC 7643 §4.3; Entra reads the manager back as an object (ENTRA.md §8 #4).
-    extension = resource.get(ENTERPRISE_USER_URN)
-    manager_id = (extension or {}).get("manager", {}).get("value")
-    manager = managers.get(manager_id)
-    if manager is not None:
-        extension["manager"] = {
-            "value": manager.id,
-            "$ref": f"{base_url}/Users/{manager.id}",
-            "displayName": manager.display_name or manager.user_name,
-        }
-
-
-# Built once: it runs on every user Entra looks up.
-_GROUPS_OF_USERS = (
-    select(Membership.user_pk, Group.id, Group.display_name)
-    .join(Group, Group.pk == Membership.group_pk)
-    .where(Membership.user_pk.in_(bindparam("user_pks", expanding=True)))
-    .order_by(Group.display_name_key)
-)
-
-
-def _groups_of(rows: list[User], base_url: str) -> dict[int, list[dict]]:
-    """A user's direct groups (RFC 7643 §4.1.2 `groups`, read-only)."""
-    by_user: dict[int, list[dict]] = {}
-    for chunk in _chunks([row.pk for row in rows]):
-        for user_pk, group_id, display_name in db.session.execute(_GROUPS_OF_USERS, {"user_pks": chunk}):
-            by_user.setdefault(user_pk, []).append(
-                {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": display_name, "type": "direct"}
-            )
-    return by_user
-
-
-def _members_of(rows: list[Group], base_url: str) -> dict[int, list[dict]]:
-    by_group: dict[int, list[dict]] = {}
-    for kind in _MEMBER_KINDS:
-        member = kind.model
-        column = getattr(kind.link, kind.column)
-        display = member.display_name if member is Group else func.coalesce(User.display_name, User.user_name)
-        for chunk in _chunks([row.pk for row in rows]):
-            for group_pk, member_id, member_display in db.session.execute(
-                select(kind.link.group_pk, member.id, display)
-                .join(member, member.pk == column)
-                .where(kind.link.group_pk.in_(chunk))
-                .order_by(kind.link.group_pk, member.pk)
-            ):
-                by_group.setdefault(group_pk, []).append(
-                    {
-                        "value": member_id,
-                        "$ref": f"{base_url}{_resource_type_of(member).endpoint}/{member_id}",
-                        "type": kind.type,
-                        "display": member_display,
-                    }
-                )
-    return by_group
+def _note_removed(change: Change, removed: dict[type, list[int]]) -> int:
+    """How many users stopped being members."""
+    change.members_removed += sum(map(len, removed.values()))
+    users = set(removed[User])
+    change.users_removed |= users - change.users_added
+    change.users_added -= users  # added earlier in the request, removed again: never joined
+    return len(removed[User])

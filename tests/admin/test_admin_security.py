@@ -15,9 +15,14 @@ from jericho.storage.models import ProvisioningEvent, ScimToken
 from jericho.urls import SCIM_PREFIX
 
 from conftest import PASSWORD
+from jericho.storage.api_keys import api_key_create
+from jericho.storage.consumer_models import WebhookDelivery
+from jericho.storage.models import utcnow
+from jericho.storage.webhooks import webhook_endpoint_create
+from jericho.urls import API_PREFIX
 from status_helpers import deactivate, provision_group, provision_user
 
-ANONYMOUS = {"auth.sign_in", "auth.setup", "static"}  # and /scim_v2, which has its bearer tokens
+ANONYMOUS = {"auth.sign_in", "auth.setup", "static"}  # and /scim_v2 and /api/v1, which have their bearer tokens
 SECRET = "contoso-only"
 HOSTILE = {
     "user": '"><script>alert(1)</script>@contoso.com',
@@ -32,7 +37,7 @@ STEPS = range(1, 9)
 
 def admin_rules(app):
     return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" and not rule.rule.startswith(SCIM_PREFIX)]
+            if rule.endpoint != "static" and not rule.rule.startswith((SCIM_PREFIX, API_PREFIX))]
 
 
 def paths(app, ids: dict, methods=("GET",)) -> list[tuple[str, str, str]]:
@@ -72,8 +77,17 @@ def contoso(app, scim, auth, client):
     with app.app_context():
         event = db.session.execute(db.select(db.func.max(ProvisioningEvent.id))).scalar_one()
         prefix = db.session.execute(db.select(ScimToken.prefix)).scalar_one()
+        organization_id = db.session.execute(db.select(ScimToken.organization_id)).scalar_one()
+        key, _ = api_key_create(organization_id=organization_id, label=f"Training {SECRET} {HOSTILE['name']}")
+        endpoint = webhook_endpoint_create(organization_id=organization_id, url=f"https://93.184.216.34/{SECRET}",
+                                           events="user.*", secret_salt="0" * 32, now=utcnow())
+        delivery = WebhookDelivery(endpoint_id=endpoint.id, event_seq=1, event_type="user.created", outcome="failed",
+                                   status=500, error="answered 500", response_excerpt=f"{SECRET} {HOSTILE['user']}")
+        db.session.add(delivery)
+        db.session.commit()
+        ids = {"key_prefix": key.prefix, "endpoint_id": endpoint.id, "delivery_id": delivery.id}
     return {"scim_id": user["id"], "status.group.scim_id": group["id"], "event_id": event, "number": 1,
-            "prefix": prefix}
+            "prefix": prefix, "action": "disable", **ids}
 
 
 def test_every_admin_page_needs_sign_in(app, contoso):
@@ -165,7 +179,8 @@ def test_another_organizations_admin_sees_counts_and_infers_nothing(app, scim, c
     with app.app_context():
         own = db.session.execute(
             db.select(ScimToken.prefix).where(ScimToken.prefix != contoso["prefix"])).scalar_one()
-    own_ids = {"scim_id": "0" * 36, "status.group.scim_id": "0" * 36, "event_id": 1, "number": 1, "prefix": own}
+    own_ids = {"scim_id": "0" * 36, "status.group.scim_id": "0" * 36, "event_id": 1, "number": 1, "prefix": own,
+               "key_prefix": "00000000", "endpoint_id": 999, "delivery_id": 999, "action": "disable"}
     before = {path: normalised(fabrikam.get(path).get_data(as_text=True)) for _, _, path in paths(app, own_ids)}
 
     # Contoso keeps working: more users, a failure, a second token, an admin sign-in.
@@ -181,7 +196,8 @@ def test_another_organizations_admin_sees_counts_and_infers_nothing(app, scim, c
         assert normalised(body) == before[path], path
     # Contoso's ids and token are not there for Fabrikam, whatever the page.
     for endpoint, method, path in paths(app, contoso, ("GET", "POST")):
-        if any(str(contoso[key]) in path for key in ("scim_id", "status.group.scim_id", "event_id", "prefix")):
+        if any(str(contoso[key]) in path for key in ("scim_id", "status.group.scim_id", "event_id", "prefix")) or (
+                path.startswith(("/api/keys/", "/api/webhooks/"))):  # a key's or an endpoint's own pages
             response = fabrikam.open(path, method=method)
             assert response.status_code == 404, (method, path, response.status_code)
             assert SECRET not in response.get_data(as_text=True)

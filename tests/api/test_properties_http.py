@@ -1,7 +1,7 @@
 """Properties of the HTTP endpoints, checked with generated input (hypothesis, a bounded number of
 examples): any body is a resource or a SCIM error; a PATCH is applied whole or not at all and
 keeps the indexed columns in step with the document; the database's filters agree with the
-reference evaluator in `scim.filter`; and pages are slices of one stable order."""
+reference evaluator in `scim.matching`; and pages are slices of one stable order."""
 from __future__ import annotations
 
 import itertools
@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jericho.scim.errors import ERROR_URN, ScimError
-from jericho.scim.filter import matches, parse_filter
+from jericho.scim.filter import parse_filter
+from jericho.scim.matching import matches
 from jericho.scim.schema import ENTERPRISE_USER_URN, USER
 
 # Function-scoped fixtures are set up once per test, not per example: each test keeps its

@@ -14,12 +14,11 @@ from jericho.scim.filter import (
     PatchPath,
     Present,
     ValueFilter,
-    element_matches,
-    matches,
     parse_filter,
     parse_patch_path,
     resolve_filter,
 )
+from jericho.scim.matching import element_matches, matches
 from jericho.scim.paths import AttrPath
 from jericho.scim.schema import ENTERPRISE_USER_URN, GROUP, GROUP_URN, USER, USER_SCHEMA, USER_URN
 

@@ -37,6 +37,12 @@ REQUIRED_FIGURES = (
     # one organization's expensive filters against another's lookups
     "noisy_neighbour_p50_ratio",
     "noisy_neighbour_p95_ratio",
+    # and the directory's consumers': the outbox's cost on the sync, the feed, webhooks
+    "create_no_outbox_rps",
+    "outbox_create_ratio",
+    "events_read_per_s",
+    "webhook_deliveries_per_s",
+    "webhook_lag_p95_ms",
 )
 
 

@@ -76,23 +76,29 @@ def entra_client(server: Server, token: str, client: int, ledger: Ledger, stop: 
         pass  # the server was killed under this request: its outcome is unknown
 
 
-def test_kill_9_under_load_loses_no_answered_write(app, tmp_path):
-    token = new_token(app)
+def kill_under_load(server: Server, token: str) -> list[Ledger]:
+    """The clients' load for LOAD_SECONDS, then kill -9 of the whole server under it, then a
+    restart; what the server had acknowledged to each client."""
     ledgers = [Ledger() for _ in range(CLIENTS)]
     stop = threading.Event()
-    with running_server(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=4) as server:
-        clients = [threading.Thread(target=entra_client, args=(server, token, n, ledgers[n], stop))
-                   for n in range(CLIENTS)]
-        for thread in clients:
-            thread.start()
-        time.sleep(LOAD_SECONDS)
-        stop.set()  # no new requests; those under way meet the kill
-        server.kill()
-        for thread in clients:
-            thread.join(REQUEST_TIMEOUT * 3)
-        assert not any(thread.is_alive() for thread in clients)
+    clients = [threading.Thread(target=entra_client, args=(server, token, n, ledgers[n], stop))
+               for n in range(CLIENTS)]
+    for thread in clients:
+        thread.start()
+    time.sleep(LOAD_SECONDS)
+    stop.set()  # no new requests; those under way meet the kill
+    server.kill()
+    for thread in clients:
+        thread.join(REQUEST_TIMEOUT * 3)
+    assert not any(thread.is_alive() for thread in clients)
+    server.start()
+    return ledgers
 
-        server.start()
+
+def test_kill_9_under_load_loses_no_answered_write(app, tmp_path):
+    token = new_token(app)
+    with running_server(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=4) as server:
+        ledgers = kill_under_load(server, token)
         users = {user["id"]: user for user in
                  server.scim("GET", "/Users?count=1000", token).json()["Resources"]}
         groups = {group["id"]: group for group in
