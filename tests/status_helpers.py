@@ -11,8 +11,15 @@ import pytest
 from sqlalchemy import delete, select
 
 from jericho.extensions import db
+from jericho.security import IdCipher
 from jericho.storage.models import ActivityRollup, ProvisioningEvent, User
 from jericho.storage.rollups import rollups_from_log
+
+
+def shown_id(app, event_id: int) -> str:
+    """A request's id as the status pages show it."""
+    return IdCipher(app.config["SECRET_KEY"]).hide(event_id)
+
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

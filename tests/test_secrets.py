@@ -13,11 +13,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from jericho import create_app
 from jericho.extensions import db
-from jericho.security import API_KEY_SCHEME, TOKEN_SCHEME, generate_token, hash_token, redact_tokens
+from jericho.security import API_KEY_SCHEME, TOKEN_SCHEME, IdCipher, generate_token, hash_token, redact_tokens
 from jericho.storage import accounts
 from jericho.storage import resources as storage
 from jericho.storage.models import ProvisioningEvent, ScimToken
@@ -219,3 +221,23 @@ def test_init_keeps_the_instance_folder_private(tmp_path):
     assert instance.stat().st_mode & 0o777 == 0o700
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
 
+
+# -- the ids admins see ------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_a_shown_id_names_one_number_and_only_its_key_reads_it(number):
+    cipher = IdCipher("test-secret-key")
+    shown = cipher.hide(number)
+    assert len(shown) == 16 and cipher.reveal(shown) == number
+    assert IdCipher("another-key").reveal(shown) != number
+
+
+def test_consecutive_ids_are_shown_unrelated_and_junk_reveals_nothing():
+    cipher = IdCipher("test-secret-key")
+    shown = [cipher.hide(number) for number in range(1, 6)]
+    assert len(set(shown)) == 5
+    assert sorted(shown) != shown  # no order kept
+    assert all(int(text, 16) > 2**32 for text in shown)  # small ids do not stay small
+    for junk in ("", "0" * 15, "g" * 16, "0" * 17, "ABCDEF0123456789", "-1"):
+        assert cipher.reveal(junk) is None

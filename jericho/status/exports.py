@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from flask import Flask
 
 from ..scim import document
+from ..security import IdCipher
 from ..storage.models import ProvisioningEvent
 from .directory import ExportedUser, users_batch
 from .filters import Cursor, LogFilters, UserFilters
@@ -60,11 +61,11 @@ def users_csv(app: Flask, organization_id: int, filters: UserFilters) -> Iterato
     )
 
 
-def log_csv(app: Flask, organization_id: int, filters: LogFilters) -> Iterator[str]:
+def log_csv(app: Flask, organization_id: int, filters: LogFilters, ids: IdCipher) -> Iterator[str]:
     return _stream(
         app, LOG_COLUMNS,
         fetch=lambda after: events_batch(organization_id, filters, after=after, limit=BATCH_SIZE),
-        row=log_row,
+        row=lambda event: log_row(event, ids),
         key=lambda event: Cursor(event.occurred_at, event.id),
     )
 
@@ -105,7 +106,7 @@ def user_row(exported: ExportedUser) -> list[Any]:
     ]
 
 
-def log_row(event: ProvisioningEvent) -> list[Any]:
+def log_row(event: ProvisioningEvent, ids: IdCipher) -> list[Any]:
     return [
         event.occurred_at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "succeeded" if event.succeeded else "failed",
@@ -119,7 +120,7 @@ def log_row(event: ProvisioningEvent) -> list[Any]:
         event.scim_type or "",
         event.error_detail or "",
         event.duration_ms,
-        event.id,
+        ids.hide(event.id),
     ]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
+from ..security import IdCipher
 from ..storage.models import ProvisioningEvent
 from .causes import CAUSES_BY_KEY
 
@@ -51,14 +52,16 @@ class Cursor:
     occurred_at: datetime
     id: int
 
-    def __str__(self) -> str:
-        return f"{self.occurred_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%f}~{self.id}"
+    def text(self, ids: IdCipher) -> str:
+        """As a link carries it: the request's id as admins see it (security.IdCipher)."""
+        return f"{self.occurred_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%f}~{ids.hide(self.id)}"
 
     @classmethod
-    def parse(cls, text: str | None) -> Cursor | None:
-        moment, _, number = (text or "").partition("~")
+    def parse(cls, text: str | None, ids: IdCipher) -> Cursor | None:
+        moment, _, shown = (text or "").partition("~")
+        number = ids.reveal(shown)
         try:
-            cursor = cls(datetime.fromisoformat(moment).replace(tzinfo=timezone.utc), int(number))
+            cursor = cls(datetime.fromisoformat(moment).replace(tzinfo=timezone.utc), number or 0)
         except ValueError:
             return None
         return cursor if 0 < cursor.id <= MAX_ID else None

@@ -8,6 +8,7 @@ and none writes.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Iterator
 
@@ -19,7 +20,9 @@ from ..providers import Provider, provider_of
 from ..scim import document
 from ..scim.schema import GROUP, USER
 from ..scim.unknown import unknown_attributes
+from ..security import IdCipher
 from ..storage.models import ProvisioningEvent, utcnow
+from ..storage.webhooks import consumers_summary
 from . import dashboard as dashboard_queries
 from . import directory, exports, log_queries, retention
 from .causes import CAUSES_BY_KEY, scim_error_body
@@ -29,7 +32,6 @@ from .cycles import first_sync_words
 from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
 from .reasons import finding_of, reasons_of
 from .why import why_evidence
-from ..storage.webhooks import consumers_summary
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -52,6 +54,27 @@ def require_admin() -> None:
 
 def organization_id() -> int:
     return current_user.organization_id
+
+
+def shown_ids() -> IdCipher:
+    """The ids of the provisioning log as admins see them: the log counts every organization's
+    requests, so its own ids would tell an admin how much the others send."""
+    return _id_cipher(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _id_cipher(secret_key: str) -> IdCipher:
+    return IdCipher(secret_key)
+
+
+@bp.app_template_filter("shown_id")
+def shown_id(event_id: int) -> str:
+    return shown_ids().hide(event_id)
+
+
+@bp.app_template_filter("cursor")
+def cursor_text(cursor: Cursor) -> str:
+    return cursor.text(shown_ids())
 
 
 def identity_provider() -> Provider:
@@ -139,7 +162,8 @@ def log():
     filters = LogFilters.from_args(request.args)
     page = log_queries.events_page(
         organization_id(), filters,
-        before=Cursor.parse(request.args.get("before")), after=Cursor.parse(request.args.get("after")),
+        before=Cursor.parse(request.args.get("before"), shown_ids()),
+        after=Cursor.parse(request.args.get("after"), shown_ids()),
     )
     return render_template("status/log.html", filters=filters, page=page, search_limit=log_queries.SEARCH_LIMIT,
                            retention_days=retention.retention_days(current_app),
@@ -161,8 +185,9 @@ def unknown_tokens():
     return render_template("status/unknown_tokens.html", requests=requests, limit=log_queries.PAGE_SIZE)
 
 
-@bp.get("/log/<int:event_id>")
-def event(event_id: int):
+@bp.get("/log/<event_ref>")
+def event(event_ref: str):
+    event_id = shown_ids().reveal(event_ref) or abort(404)
     return render_template("status/event.html", detail=log_queries.event_detail(organization_id(), event_id) or abort(404))
 
 
@@ -187,7 +212,7 @@ def export_users():
 @bp.get("/export/log.csv")
 def export_log():
     filters = LogFilters.from_args(request.args)
-    return _csv("log", exports.log_csv(current_app._get_current_object(), organization_id(), filters))
+    return _csv("log", exports.log_csv(current_app._get_current_object(), organization_id(), filters, shown_ids()))
 
 
 def _csv(kind: str, chunks: Iterator[str]) -> Response:

@@ -6,7 +6,16 @@ from jericho.extensions import db
 from jericho.status import directory
 from jericho.storage.models import ProvisioningEvent
 
-from status_helpers import TEST_CONNECTION, admin, deactivate, other_admin, page_text, provision_group, provision_user  # noqa: F401 (fixtures)
+from status_helpers import (  # noqa: F401 (fixtures)
+    TEST_CONNECTION,
+    admin,
+    deactivate,
+    other_admin,
+    page_text,
+    provision_group,
+    provision_user,
+    shown_id,
+)
 
 SECRET = "contoso-secret"
 
@@ -25,7 +34,7 @@ def contoso(app, admin, scim):
     scim.post("/Users", json={"userName": f"AVA.{SECRET}@contoso.com"})
     with app.app_context():
         event_id = db.session.execute(db.select(db.func.max(ProvisioningEvent.id))).scalar_one()
-    return {"user": ava["id"], "manager": manager["id"], "group": group["id"], "event": event_id}
+    return {"user": ava["id"], "manager": manager["id"], "group": group["id"], "event": shown_id(app, event_id)}
 
 
 def test_contoso_sees_its_own(admin, contoso):

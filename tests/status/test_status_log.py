@@ -19,17 +19,20 @@ from status_helpers import (  # noqa: F401 (fixtures)
     page_text,
     provision_group,
     provision_user,
+    shown_id,
 )
 
 
 def actions(response) -> list[str]:
     assert response.status_code == 200
-    return re.findall(r'<td><a href="/status/log/\d+">([^<]+)</a>', page_html(response))
+    return re.findall(r'<td><a href="/status/log/[0-9a-f]{16}">([^<]+)</a>', page_html(response))
 
 
-def event_ids(app) -> list[int]:
+def event_ids(app) -> list[str]:
+    """The requests' ids as admins see them, oldest first."""
     with app.app_context():
-        return list(db.session.execute(db.select(ProvisioningEvent.id).order_by(ProvisioningEvent.id)).scalars())
+        ids = db.session.execute(db.select(ProvisioningEvent.id).order_by(ProvisioningEvent.id)).scalars()
+        return [shown_id(app, event_id) for event_id in ids]
 
 
 @pytest.fixture
@@ -125,9 +128,9 @@ def test_keyset_pagination_newer_and_older(admin, scim, monkeypatch):
     assert actions(admin.get("/status/log?before=garbage")) == actions(first)
 
 
-def test_a_newer_page_past_the_newest_request_is_empty(admin, scim):
+def test_a_newer_page_past_the_newest_request_is_empty(app, admin, scim):
     lookup(scim, "ava@contoso.com")
-    response = admin.get("/status/log?after=9999-12-31T23:59:59.999999~1")
+    response = admin.get(f"/status/log?after=9999-12-31T23:59:59.999999~{shown_id(app, 1)}")
     assert actions(response) == [] and "No request." in page_text(response)
 
 
@@ -221,3 +224,23 @@ def test_hostile_numbers_and_dates_are_answered_not_crashed(admin, traffic, path
 
 def test_the_end_of_time_is_not_a_date(admin, traffic):
     assert "“9999-12-31” is not a date" in page_text(admin.get("/status/log?to=9999-12-31"))
+
+
+def test_the_ids_an_admin_sees_tell_nothing_of_other_organizations(app, admin, scim, other_scim):
+    """The log's ids count every organization's requests: shown as they are, an admin could watch
+    them jump to count another organization's traffic. Links, cursors and the CSV export carry
+    them only through a keyed permutation."""
+    for number in range(3):
+        lookup(scim, f"u{number}@contoso.com")
+        other_scim.get("/Users")  # Fabrikam's traffic between Contoso's requests
+    with app.app_context():
+        own = list(db.session.execute(db.select(ProvisioningEvent.id).where(
+            ProvisioningEvent.organization_id == 1).order_by(ProvisioningEvent.id)).scalars())
+    html = page_html(admin.get("/status/log"))
+    shown = re.findall(r'href="/status/log/([0-9a-f]{16})"', html)
+    assert sorted(shown) == sorted(shown_id(app, event_id) for event_id in own)
+    assert not any(str(event_id) in shown for event_id in own)
+    export = admin.get("/status/export/log.csv").get_data(as_text=True)
+    assert all(shown_id(app, event_id) in export for event_id in own)
+    assert not re.search(r",(2|4|6)\r?$", export, flags=re.M)  # no raw id in the id column
+    assert admin.get(f"/status/log/{own[0]}").status_code == 404  # a raw id names nothing
