@@ -105,34 +105,33 @@ def _claim(*, now: datetime, lease_id: str, lease_seconds: float) -> Claim | Non
                  row.attempts, row.first_failure_at, lease_id, sends_events)
 
 
-def delivery_next(claim: Claim) -> Item | None:
-    """A redelivery an admin asked for, else the endpoint's next event; None when there is nothing
-    (the cursor then moves past events of types the endpoint does not take)."""
+def delivery_batch(claim: Claim, *, limit: int) -> list[Item]:
+    """What to send, in order: the redeliveries admins asked for, else the endpoint's next events.
+    Empty when there is nothing; the cursor then moves past events of types it does not take."""
     queued = db.session.execute(
         select(WebhookDelivery).where(WebhookDelivery.endpoint_id == claim.endpoint_id, QUEUED)
-        .order_by(WebhookDelivery.id).limit(1)
-    ).scalar_one_or_none()
-    if queued is not None:
-        event = db.session.get(DirectoryEvent, (claim.organization_id, queued.event_seq))
-        return Item(queued.event_seq, queued.event_type, _body(event), redelivery_id=queued.id)
+        .order_by(WebhookDelivery.id).limit(limit)
+    ).scalars().all()
+    if queued:
+        return [Item(delivery.event_seq, delivery.event_type,
+                     _body(db.session.get(DirectoryEvent, (claim.organization_id, delivery.event_seq))),
+                     redelivery_id=delivery.id) for delivery in queued]
     if not claim.sends_events:
-        return None
-    # Every event up to the counter's committed value is committed: read no further, or an event
-    # still being written could be passed over.
+        return []
+    # The counter first: every event up to it has committed and is seen by the query after it, so
+    # when none of them is of the endpoint's types, the cursor can move past them all.
     latest = events_latest(claim.organization_id)
-    event = db.session.execute(
+    events = db.session.execute(
         select(DirectoryEvent).where(
             DirectoryEvent.organization_id == claim.organization_id,
             DirectoryEvent.seq > claim.last_seq,
             DirectoryEvent.seq <= latest,
             DirectoryEvent.type.in_(claim.event_types),
-        ).order_by(DirectoryEvent.seq).limit(1)
-    ).scalar_one_or_none()
-    if event is not None:
-        return Item(event.seq, event.type, _body(event))
-    if latest > claim.last_seq:
+        ).order_by(DirectoryEvent.seq).limit(limit)
+    ).scalars().all()
+    if not events and latest > claim.last_seq:
         _move_cursor(claim, latest)
-    return None
+    return [Item(event.seq, event.type, _body(event)) for event in events]
 
 
 def _body(event: DirectoryEvent | None) -> str | None:

@@ -30,7 +30,7 @@ from flask import Flask
 from ..extensions import db
 from ..storage import events
 from ..storage.deliveries import (
-    Attempt, Claim, Item, deliveries_prune, delivery_claim, delivery_next, delivery_record, delivery_release,
+    Attempt, Claim, Item, deliveries_prune, delivery_batch, delivery_claim, delivery_record, delivery_release,
 )
 from ..storage.models import utcnow
 from .addresses import WebhookUrlError, checked_addresses, parse_url
@@ -43,7 +43,7 @@ EXTENSION = "jericho.webhooks"
 USER_AGENT = "Jericho-SCIM-Webhooks/1"
 # An endpoint stays with one worker for this long after its last attempt, then another may take it.
 LEASE_SECONDS = 60
-# Events sent to one endpoint before the worker lets it go and looks at the others.
+# Events read and sent at once to one endpoint, before the worker lets it go and looks at the others.
 BATCH = 50
 FIRST_RETRY = timedelta(seconds=10)
 RETRY_GROWTH = 3
@@ -97,11 +97,9 @@ def deliver_due(*, clock: Callable[[], datetime], config: dict) -> bool:
     if claim is None:
         return False
     try:
-        for _ in range(BATCH):
-            item = delivery_next(claim)
-            if item is None:
-                break
-            db.session.close()  # no transaction nor connection held while the receiver answers
+        items = delivery_batch(claim, limit=BATCH)
+        db.session.close()  # no transaction nor connection held while receivers answer
+        for item in items:
             attempt = _send(claim, item, clock(), config)
             retry_at = None
             if not attempt.delivered and item.redelivery_id is None:
