@@ -20,6 +20,8 @@ from ..webhooks.endpoints import endpoint_add
 from .forms import ApiKeyForm, WebhookForm
 
 bp = Blueprint("consumers", __name__, url_prefix="/api")
+# Ids in a path, no larger than an Integer column holds (32 bits on PostgreSQL): beyond, 404.
+ROW_ID = "int(max=2147483647)"
 
 RECENT_DELIVERIES = 5  # per endpoint on the API page; its own page shows more
 
@@ -94,7 +96,7 @@ def add_webhook():
     return _page(webhook_form=form, status=400)
 
 
-@bp.get("/webhooks/<int:endpoint_id>")
+@bp.get(f"/webhooks/<{ROW_ID}:endpoint_id>")
 def webhook(endpoint_id: int):
     status = webhook_endpoint_status(_organization_id(), endpoint_id) or abort(404)
     return render_template("api/webhook.html", status=status, deliveries=webhook_deliveries_of(endpoint_id))
@@ -108,7 +110,7 @@ _CHANGES = {
 }
 
 
-@bp.post("/webhooks/<int:endpoint_id>/<any(disable, resume, delete):action>")
+@bp.post(f"/webhooks/<{ROW_ID}:endpoint_id>/<any(disable, resume, delete):action>")
 def change_webhook(endpoint_id: int, action: str):
     change, words = _CHANGES[action]
     try:
@@ -122,7 +124,7 @@ def change_webhook(endpoint_id: int, action: str):
     return redirect(url_for("consumers.webhook", endpoint_id=endpoint_id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
+@bp.post(f"/webhooks/<{ROW_ID}:endpoint_id>/deliveries/<{ROW_ID}:delivery_id>/redeliver")
 def redeliver(endpoint_id: int, delivery_id: int):
     try:
         again = webhook_redeliver(organization_id=_organization_id(), endpoint_id=endpoint_id, delivery_id=delivery_id,
