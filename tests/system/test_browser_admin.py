@@ -16,7 +16,7 @@ from jericho.storage.models import AdminUser, ProvisioningEvent
 from .page_checks import accessibility_problems, cramped, overflowing, unseen_focus, with_axe
 from .test_browser_wizard import CHROMIUM, CHROMIUM_ARGS, browser_or_skip, live_server  # noqa: F401 (fixture)
 from conftest import PASSWORD, ScimClient
-from status_helpers import TEST_CONNECTION, deactivate, provision_group, provision_user
+from status_helpers import TEST_CONNECTION, deactivate, provision_group, provision_user, shown_id
 
 WIDTHS = {"desktop": 1280, "phone": 390}
 
@@ -47,7 +47,8 @@ def directory(live_server, password_hash):
     assert entra.delete(f"/Users/{users[3]['id']}").status_code == 204
     app.extensions[provisioning_log.EXTENSION].flush()  # the server stores its log in batches
     with app.app_context():
-        conflict = db.session.execute(db.select(ProvisioningEvent.id).where(ProvisioningEvent.status == 409)).scalar_one()
+        conflict = shown_id(app, db.session.execute(
+            db.select(ProvisioningEvent.id).where(ProvisioningEvent.status == 409)).scalar_one())
     pages = {
         "wizard": "/wizard", **{f"step-{n}": f"/wizard/step/{n}" for n in range(1, 9)},
         "new-token": "/wizard/step/3/token", "summary": "/wizard/summary",

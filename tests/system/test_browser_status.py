@@ -18,7 +18,7 @@ from jericho.storage.models import AdminUser
 
 from .test_browser_wizard import CHROMIUM, CHROMIUM_ARGS, browser_or_skip, live_server  # noqa: F401 (fixture)
 from conftest import PASSWORD
-from status_helpers import ENTERPRISE, PATCH_OP, TEST_CONNECTION, age_log
+from status_helpers import ENTERPRISE, PATCH_OP, TEST_CONNECTION, age_log, shown_id
 
 XSS = "window.__xss=1"
 HOSTILE_NAME = f"<img src=x onerror={XSS}>"
@@ -156,7 +156,8 @@ def test_hostile_directory_values_are_shown_as_text_and_never_run(setup):
     app.extensions[provisioning_log.EXTENSION].flush()  # the server stores its log in batches
     with app.app_context():
         from jericho.storage.models import ProvisioningEvent
-        conflict = db.session.execute(db.select(ProvisioningEvent.id).where(ProvisioningEvent.status == 409)).scalar_one()
+        conflict = shown_id(app, db.session.execute(
+            db.select(ProvisioningEvent.id).where(ProvisioningEvent.status == 409)).scalar_one())
 
     pages = [
         "/status/", "/status/users", f"/status/users?q={quote('<img')}", f"/status/users/{user['id']}", "/status/groups",
