@@ -182,6 +182,13 @@ def webhook_endpoint_status(organization_id: int, endpoint_id: int) -> EndpointS
     return EndpointStatus(endpoint, health_of(endpoint), _backlog(endpoint, events_latest(organization_id)))
 
 
+def organizations_with_endpoints() -> list[int]:
+    """The organizations with an endpoint that takes deliveries (not disabled)."""
+    return list(db.session.execute(
+        select(WebhookEndpoint.organization_id).where(WebhookEndpoint.disabled_at.is_(None)).distinct()
+    ).scalars())
+
+
 def webhook_deliveries_of(endpoint_id: int, *, limit: int = LOG_LENGTH) -> list[WebhookDelivery]:
     """The latest attempts (and redeliveries waiting), newest first."""
     return list(db.session.execute(

@@ -33,6 +33,7 @@ from ..storage.deliveries import (
     Attempt, Claim, Item, deliveries_prune, delivery_batch, delivery_claim, delivery_record, delivery_release,
 )
 from ..storage.models import utcnow
+from ..storage.webhooks import organizations_with_endpoints
 from .addresses import WebhookUrlError, checked_addresses, parse_url
 from .signing import derive_secret, signature
 from .transport import post
@@ -142,6 +143,9 @@ class Worker:
         self.app = app
         self.wake = threading.Event()
         self.pid: int | None = None  # the process whose thread runs (servers fork)
+        # The organizations with an endpoint that takes deliveries, as of the thread's last look:
+        # only their changes wake it, so a sync without webhooks costs it nothing.
+        self.watched: frozenset[int] = frozenset()
 
     def start(self) -> None:
         if self.pid == os.getpid():
@@ -151,7 +155,8 @@ class Worker:
         threading.Thread(target=self._run, name="jericho-webhooks", daemon=True).start()
 
     def _changed(self, organization_id: int) -> None:
-        self.wake.set()
+        if organization_id in self.watched:
+            self.wake.set()
 
     def _run(self) -> None:
         config = self.app.config
@@ -161,6 +166,7 @@ class Worker:
             pause = float(config["WEBHOOK_POLL_SECONDS"])
             with self.app.app_context():
                 try:
+                    self.watched = frozenset(organizations_with_endpoints())
                     while True:
                         worked = deliver_due(clock=utcnow, config=config)
                         if utcnow() >= next_prune:

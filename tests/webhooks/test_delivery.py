@@ -14,13 +14,15 @@ from jericho.storage.accounts import organization_by_name
 from jericho.storage.api_keys import api_key_create
 from jericho.storage.consumer_models import DirectoryEvent, WebhookDelivery, WebhookEndpoint
 from jericho.storage.deliveries import Attempt, delivery_batch, delivery_claim, delivery_record
+from jericho.storage import events
 from jericho.storage.events import events_prune
 from jericho.storage.webhooks import (
-    Health, webhook_endpoint_disable, webhook_endpoint_resume, webhook_endpoints_of, webhook_redeliver,
+    Health, organizations_with_endpoints, webhook_endpoint_disable, webhook_endpoint_resume, webhook_endpoints_of,
+    webhook_redeliver,
 )
 from jericho.webhooks import addresses
 from jericho.webhooks.addresses import WebhookUrlError
-from jericho.webhooks.delivery import deliver_due, next_attempt_at
+from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at
 from jericho.webhooks.endpoints import endpoint_add
 from jericho.webhooks.signing import verify
 from receiver import HANG, Receiver, receiver  # noqa: F401 (receiver: a fixture)
@@ -310,3 +312,18 @@ def test_each_organization_s_endpoints_get_only_its_events(app, scim, other_scim
         assert [e["data"]["userName"] for e in receiver.delivered()] == ["ava@contoso.com"]
         assert [e["data"]["userName"] for e in other.delivered()] == ["someone@fabrikam.com"]
 
+
+
+def test_only_changes_of_organizations_with_webhooks_wake_the_worker(app, scim, other_scim, receiver):
+    add_endpoint(app, receiver.url)
+    worker = Worker(app)
+    with app.app_context():
+        worker.watched = frozenset(organizations_with_endpoints())
+    events.committed.connect(worker._changed, weak=False)
+    try:
+        other_scim.post("/Users", json={"userName": "someone@fabrikam.com"})
+        assert not worker.wake.is_set()  # Fabrikam has no webhook: its sync costs the worker nothing
+        create_users(scim, "ava")
+        assert worker.wake.is_set()
+    finally:
+        events.committed.disconnect(worker._changed)
