@@ -1,6 +1,6 @@
 """The events feed: an outbox of directory changes, written in the same transaction as the change.
 
-`record` is called by each SCIM write (storage.resources) as its last step: the events of a
+`append` is called by each SCIM write (storage.resources) as its last step: the events of a
 change that rolls back roll back with it, and an answered change has them, even through a crash.
 Each organization numbers its events with a counter row, taken under the row's lock just before
 the write commits. Two writes of one organization therefore get their numbers in the order they
@@ -82,20 +82,19 @@ class Feed:
 # -- the outbox --------------------------------------------------------------------------------
 
 
-def record(
+def describe(
     row: User | Group,
     *,
     operation: str,
     document_changed: bool,
     users_added: Iterable[int] = (),
     users_removed: Iterable[int] = (),
-) -> None:
-    """Add the events of one SCIM write of `row` to its transaction: the resource's own event
+) -> list[tuple[str, str]]:
+    """The events of one SCIM write of `row`, as (type, JSON data): the resource's own event
     (none for an update that changed nothing), then one per user that left or joined a group.
-    Call it from a `writes` function, after the write's last change, so the counter row is
-    locked as briefly as possible."""
+    Read from `row` as it is now: describe a deletion before the row is deleted."""
     if not current_app.config["RECORD_DIRECTORY_EVENTS"]:
-        return
+        return []
     events: list[tuple[str, dict]] = []
     if isinstance(row, User):
         if operation != "update" or document_changed:
@@ -108,11 +107,15 @@ def record(
             events.append((GROUP_EVENTS[operation], group))
         for kind, pks in ((MEMBER_REMOVED, users_removed), (MEMBER_ADDED, users_added)):
             events += [(kind, {"group": group, "user": user}) for user in user_views(users_by_pk(sorted(pks)))]
-    if events:
-        _append(row.organization_id, [(kind, _json(data)) for kind, data in events])
+    return [(kind, _json(data)) for kind, data in events]
 
 
-def _append(organization_id: int, events: list[tuple[str, str]]) -> None:
+def append(organization_id: int, events: list[tuple[str, str]]) -> None:
+    """Add described events to the write's transaction. Call it from a `writes` function as the
+    write's last step, after the directory counts: the counter row stays locked from here to
+    the commit, and every write taking the two rows in one order cannot deadlock."""
+    if not events:
+        return
     # Core statements on the write's connection, built once: through the session's ORM paths,
     # these two statements took more than twice as long, on every change of the sync.
     connection = db.session.connection()

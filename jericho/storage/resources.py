@@ -225,10 +225,11 @@ def resource_delete(
     check_version(row.version, if_match)
     change = Change("delete", resource_type.name, row.id, _label(row))
     removed = counts.removed(row)
-    _record_events(row, change)  # the resource as it was, with its groups
+    described = _events_of(row, change)  # the resource as it was, with its groups
     model = type(row)
     db.session.execute(delete(model).where(model.pk == row.pk))
     directory_counts_add(organization_id=organization_id, change=removed)
+    events.append(organization_id, described)
     return change
 
 
@@ -317,8 +318,13 @@ def _update_document(row: Row, document: dict) -> Change:
 
 
 def _record_events(row: Row, change: Change) -> None:
-    # The write's last step: the organization's event counter stays locked from here to the commit.
-    events.record(
+    # The write's last step, after its directory counts: the two rows every write of the
+    # organization locks, always in this order (storage.events.append).
+    events.append(row.organization_id, _events_of(row, change))
+
+
+def _events_of(row: Row, change: Change) -> list[tuple[str, str]]:
+    return events.describe(
         row,
         operation=change.operation,
         document_changed=change.document_changed,

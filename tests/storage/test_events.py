@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import pytest
+import sqlalchemy
 from sqlalchemy import select, update
 
 from jericho.extensions import db
@@ -267,3 +270,55 @@ def test_committed_events_are_announced_and_failed_ones_are_not(app, scim):
             assert announced == [organization_by_name("Contoso").id]
     finally:
         events.committed.disconnect(announced.append)
+
+
+@contextmanager
+def written_tables(app) -> Iterator[list[str]]:
+    """The table each write statement names, in order, and "COMMIT" where a transaction ends."""
+    seen: list[str] = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        if found := re.match(r"\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", sql, re.IGNORECASE):
+            seen.append(found.group(1))
+
+    def commit(conn):
+        seen.append("COMMIT")
+
+    with app.app_context():
+        engine = db.engine
+    listeners = [("before_cursor_execute", statement), ("commit", commit)]
+    for name, listener in listeners:
+        sqlalchemy.event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners:
+            sqlalchemy.event.remove(engine, name, listener)
+
+
+def test_every_write_ends_on_the_directory_counts_then_the_event_counter(app, scim):
+    """Every write of an organization updates two rows that all its writes share: the directory
+    counts, then the event counter, and nothing after them. In one order, two writes cannot each
+    hold the row the other waits for (PostgreSQL would stop one of them after a second, and under
+    load a request could run out of its time)."""
+    ava, bo = create_user(scim, "ava@contoso.com"), create_user(scim, "bo@contoso.com")
+    finance = create_group(scim, "Finance", [ava])
+    writes = [
+        ("POST", "/Users", {"userName": "cy@contoso.com"}),
+        ("POST", "/Groups", {"displayName": "Sales", "members": [{"value": bo}]}),
+        ("PUT", f"/Users/{bo}", {"userName": "bo@contoso.com", "active": False}),
+        ("PATCH", f"/Users/{bo}", operations({"op": "replace", "path": "active", "value": True})),
+        ("PATCH", f"/Groups/{finance}", operations({"op": "add", "path": "members", "value": [{"value": bo}]})),
+        ("PUT", f"/Groups/{finance}", {"displayName": "Finance", "members": [{"value": bo}]}),
+        ("DELETE", f"/Users/{ava}", {}),
+        ("DELETE", f"/Groups/{finance}", {}),
+    ]
+    for method, path, body in writes:
+        with written_tables(app) as seen:
+            assert scim.request(method, path, **({"json": body} if body else {})).status_code < 300
+        commits = [index for index, table in enumerate(seen) if table == "COMMIT"]
+        write = next(seen[start + 1:end] for start, end in zip([-1, *commits], commits) if "directory_counts" in
+                     seen[start + 1:end])
+        shared = write[write.index("directory_counts"):]
+        assert shared[:2] == ["directory_counts", "event_counters"], (method, path, write)
+        assert set(shared[2:]) == {"directory_events"}, (method, path, write)
