@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install init run test bench clean
+.PHONY: install init run test fast-test bench clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,13 @@ init: install
 run: init
 	$(BIN)/gunicorn --config gunicorn.conf.py app:app
 
-test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+# The fast tests in parallel processes, one per core; then the system tests (real servers,
+# browsers, crashes), one at a time, as each loads the machine on its own.
+test: fast-test
+	$(BIN)/pytest -m system $(PYTEST_ARGS)
+
+fast-test: install
+	$(BIN)/pytest -m "not system" -n auto $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -14,16 +14,19 @@ from typing import Any, Iterator
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from jericho import create_app
 from jericho.extensions import db
 from jericho.storage import accounts, models
 from jericho.storage.models import AdminUser, Organization
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
 SQLITE_FILE = "test.sqlite3"
-ON_POSTGRES = DATABASE_URL.startswith("postgres")
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+# Tests run in parallel processes (pytest-xdist): on PostgreSQL each has a database of its own,
+# named after the one given and the process (test_gw0, test_gw1...), so none sees another's rows.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+DATABASE_URL = os.environ.get("DATABASE_URL", "") + (f"_{WORKER}" if ON_POSTGRES and WORKER else "")
 
 
 # Where every test starts: a fixed moment, mid-day and mid-bucket (the dashboard counts requests
@@ -72,6 +75,8 @@ def postgres_schema(tmp_path_factory):
     if not ON_POSTGRES:
         yield
         return
+    if WORKER:
+        create_worker_database()
     app = make_app(tmp_path_factory.mktemp("pg"))
     with app.app_context():
         empty_schema()  # whatever an earlier run, or an earlier version of the models, left
@@ -80,6 +85,15 @@ def postgres_schema(tmp_path_factory):
     with app.app_context():
         empty_schema()
         db.engine.dispose()
+
+
+def create_worker_database() -> None:
+    given, name = os.environ["DATABASE_URL"], DATABASE_URL.rsplit("/", 1)[1]
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 def empty_schema() -> None:

@@ -12,7 +12,7 @@ from conftest import DATABASE_URL, ON_POSTGRES
 
 
 @pytest.fixture
-def empty_database_url(tmp_path):
+def empty_database_url(tmp_path, postgres_schema):
     """A database of its own: a file on SQLite, a throw-away database on PostgreSQL."""
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
