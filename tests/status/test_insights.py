@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from jericho import text
+from jericho.providers import ENTRA
 from jericho.providers.severity import Level
 from jericho.status import causes, directory, reasons
 from jericho.status import chart as chart_rules
@@ -127,12 +128,12 @@ def test_first_sync_words():
 
 # --- health ---------------------------------------------------------------------------------
 
-def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None):
-    cycles = cycle_rules.cycles_of(items)
+def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None, provider=ENTRA):
+    cycles = cycle_rules.cycles_of(items, provider.sync)
     return health_of(HealthEvidence(
         now=now, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
         latest_errors=causes.merge_error_groups(errors),
-        first_sync=sync or FirstSync(FirstSyncState.EARLIER),
+        first_sync=sync or FirstSync(FirstSyncState.EARLIER), provider=provider,
     ))
 
 
