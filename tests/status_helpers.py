@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from jericho.extensions import db
 from jericho.security import IdCipher
+from jericho.storage import accounts
 from jericho.storage.models import ActivityRollup, ProvisioningEvent, User
 from jericho.storage.rollups import rollups_from_log
 
@@ -64,6 +65,12 @@ def deactivate(scim, user_id: str) -> None:
     response = scim.patch(f"/Users/{user_id}", json={"schemas": [PATCH_OP], "Operations": [
         {"op": "Replace", "path": "active", "value": "False"}]})
     assert response.status_code == 200
+
+
+def revoke_the_token(app, organization: str = "Contoso") -> None:
+    with app.app_context():
+        (token,) = accounts.tokens_of(accounts.organization_by_name(organization))
+        accounts.token_revoke(prefix=token.prefix)
 
 
 def age_log(app, delta: timedelta) -> None:

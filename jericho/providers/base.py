@@ -8,14 +8,17 @@ and Needs attention when the requests show something wrong.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Callable, Mapping, Sequence
 
+from ..storage.cause_rules import cause_key
 from ..storage.models import ENTRA as ENTRA_KEY  # noqa: F401 (the providers' keys, named here)
 from ..storage.models import OKTA as OKTA_KEY  # noqa: F401
 from ..storage.models import ProvisioningEvent, ScimToken, User
 from ..text import clock, counted
+from .severity import Level, Severity, Traffic, severity_of
 
 
 class State(enum.Enum):
@@ -23,11 +26,19 @@ class State(enum.Enum):
     WAITING = "Waiting for Entra"  # "Waiting for <provider>": Provider.state_label
     DONE = "Done"
     TRIAL = "Fine for a trial"  # works on this server, but the provider could not reach it
+    SOME_USERS = "Some users need you"  # provisioning runs; some users wait for a fix
     ATTENTION = "Needs attention"
 
     @property
     def css(self) -> str:
         return self.name.lower().replace("_", "-")
+
+    @property
+    def level(self) -> Level:
+        return STATE_LEVELS.get(self, Level.NEUTRAL)
+
+
+STATE_LEVELS = {State.ATTENTION: Level.RED, State.SOME_USERS: Level.AMBER, State.TRIAL: Level.AMBER}
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,52 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class CauseWords:
+    """A cause of failed requests (storage/cause_rules.py) in the provider's words."""
+
+    title: str
+    fix: str
+
+
+def common_causes(who: str) -> dict[str, CauseWords]:
+    """The causes every provider words alike, but for its name."""
+    return {
+        "already_deleted": CauseWords("Deleted already", (
+            f"Nothing to do: the user or group was already gone when {who} deleted it.")),
+        "busy": CauseWords("This server asked to retry later", (
+            f"It was busy (429 or 503, with Retry-After), and {who} retries by itself. Nothing to do "
+            "unless it persists: then tell the server operator.")),
+        "unsupported": CauseWords("A request this server does not support", (
+            f"Open an example: it names what was asked. {who}'s own requests are all supported; "
+            "other clients may ask for more.")),
+        "other": CauseWords("Other errors", "Open an example to read the SCIM error."),
+    }
+
+
+@dataclass(frozen=True)
+class SyncHabits:
+    """How a provider sends its requests, as the sync status pages group and judge them, and their
+    words for it."""
+
+    cycle_gap: timedelta  # a longer silence between two requests ends a cycle
+    # A silence this long once provisioning started means it stopped; None: the provider sends
+    # nothing while nothing changes, so a silence is a quiet directory.
+    stale_after: timedelta | None
+    cycle: str  # what one burst of requests is called, "cycle"
+    cycles_heading: str
+    cycles_intro: str
+    test_label: str  # its connection test, "Test Connection", and a cycle of those only
+    small_label: str  # a cycle that created one user or group
+    waiting: str  # before the first request: what to do
+    silence: str  # what a long silence means, and what to check
+    retries: str  # what becomes of failed requests
+    first_sync_partial: str  # one user or group created, no more
+    first_sync_pending: str  # nothing created yet
+    first_sync_earlier: str  # the first sync is older than the requests looked at
+    paused: str = ""  # failing and stale: what may have happened (providers with stale_after)
+
+
+@dataclass(frozen=True)
 class Provider:
     key: str  # as stored in Organization.identity_provider
     name: str  # "Microsoft Entra ID"
@@ -139,6 +196,8 @@ class Provider:
     deletion_undo: str  # how someone deleted here comes back
     attempt_log: str  # where the provider shows its own side of a request
     checking: str  # the quickest way to see, in the provider's console, what happened to someone
+    sync: SyncHabits
+    causes: Mapping[str, CauseWords]  # by the keys of storage/cause_rules.py
     # "Why isn't this person here?": the reasons and their usual order; None keeps the status pages'
     # own, written for Entra (status/reasons.py).
     reasons: Mapping[str, Reason] | None = None
@@ -233,15 +292,48 @@ def failing_users(e: Evidence) -> tuple[State, str] | None:
     )
 
 
-def failing_requests(e: Evidence) -> tuple[State, str] | None:
-    """Requests fail while users or groups arrive."""
-    failures = e.recent_failures
-    if not (failures and (e.users or e.groups)):
+def traffic_of(e: Evidence, sync: SyncHabits) -> Traffic:
+    """The latest requests, as the severity model reads them (the sync status pages read the last
+    cycle the same way)."""
+    failures = Counter(cause_key(status=event.status, operation=event.operation, resource_type=event.resource_type,
+                                 scim_type=event.scim_type, error_detail=event.error_detail)
+                       for event in e.recent_failures)
+    last = e.last_request
+    silent = sync.stale_after is not None and last is not None and e.now - last.occurred_at >= sync.stale_after
+    return Traffic(requests=len(e.recent), failures=failures, refused_now=e.refused_now, silent=silent)
+
+
+def failing_requests(e: Evidence, who: str, sync: SyncHabits) -> tuple[State, str] | None:
+    """While users or groups arrive: requests that fail, a refused token, or a provider that went
+    silent, by the severity model; None when all is well or what failed is retried by itself."""
+    if not (e.users or e.groups):
         return None
-    return State.ATTENTION, (
-        f"{len(failures)} of the last {len(e.recent)} requests failed. "
-        f"Latest: {failures[0].action} ({failures[0].status})."
-    )
+    severity = severity_of(traffic_of(e, sync))
+    if severity.level is Level.NEUTRAL:
+        return None
+    state = State.ATTENTION if severity.level is Level.RED else State.SOME_USERS
+    return state, f"{_failures_words(e, severity, who=who, sync=sync)} {severity_next(severity, who, sync)}"
+
+
+def _failures_words(e: Evidence, severity: Severity, *, who: str, sync: SyncHabits) -> str:
+    if severity.failed:
+        failures = e.recent_failures
+        return (f"{severity.failed} of the last {len(e.recent)} requests failed. "
+                f"Latest: {failures[0].action} ({failures[0].status}).")
+    if e.refused_now:
+        return refusal_words(e.last_refusal, e.now, e.zone, who=who, test=sync.test_label)
+    return f"Nothing has arrived from {who} since {last_request_time(e)}. {sync.silence}"
+
+
+def severity_next(severity: Severity, who: str, sync: SyncHabits) -> str:
+    """What happens next, in a sentence, at a level of the severity model."""
+    if severity.level is Level.RED and severity.failed:
+        return f"{sync.retries} They fail the same way until the cause is fixed."
+    if severity.level is Level.RED:
+        return f"Nothing more arrives from {who} until this is fixed."
+    if severity.level is Level.AMBER:
+        return f"The others arrive as usual. {sync.retries} They arrive once the cause is fixed."
+    return f"Nothing to do: {who} retries by itself."
 
 
 def last_request_time(e: Evidence) -> str:

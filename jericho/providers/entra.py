@@ -1,19 +1,23 @@
 """Microsoft Entra ID: the eight steps of its admin center, from the enterprise app to the start of
-provisioning (ENTRA.md), and its words for the sync status pages. Its "why" reasons are the status
-pages' own (status/reasons.py), written for Entra first."""
+provisioning (ENTRA.md), how it sends (a cycle about every 40 minutes), and its words for the sync
+status pages and the causes of failed requests. Its "why" reasons are the status pages' own
+(status/reasons.py), written for Entra first."""
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
 from .base import (
     ENTRA_KEY,
+    CauseWords,
     Evidence,
     Provider,
     State,
     Step,
+    SyncHabits,
     active_tokens_words,
+    common_causes,
     connection_test_state,
     failing_requests,
     failing_users,
@@ -22,6 +26,85 @@ from .base import (
     unreachable,
 )
 from .base import refusal_words as _refusal_words
+
+# Entra starts a provisioning cycle about every 40 minutes (ENTRA.md §6). Requests less than half a
+# cycle apart belong to the same cycle; no request for about two cycles after provisioning started:
+# Entra may have paused the job.
+CYCLE_INTERVAL = timedelta(minutes=40)
+
+SYNC = SyncHabits(
+    cycle_gap=CYCLE_INTERVAL / 2,
+    stale_after=2 * CYCLE_INTERVAL,
+    cycle="cycle",
+    cycles_heading="Sync cycles",
+    cycles_intro=(
+        "Requests grouped by the pauses between them: Entra runs a cycle about every 40 minutes. A "
+        "cycle with nothing to change in the directory sends no request."),
+    test_label="Test Connection",
+    small_label="Provision on demand, or a small change",
+    waiting=(
+        "In Entra, open the app's Provisioning page, enter the Tenant URL and Secret Token from the "
+        "setup guide, and click Test Connection."),
+    silence=(
+        "Entra runs about every 40 minutes, and a cycle with no change in the directory sends "
+        "nothing. If people changed in Entra and did not arrive, open the app's Provisioning page "
+        "in Entra: the job may be paused, stopped or in quarantine."),
+    paused="Entra may have put the job in quarantine (its Provisioning page says so).",
+    retries="Entra retries them on later cycles.",
+    first_sync_partial=(
+        "Only what Provision on demand sends has arrived so far: the first sync starts when "
+        "Provisioning Status is On in Entra."),
+    first_sync_pending=(
+        "The first sync has not started: it begins when Provisioning Status is On in Entra, usually "
+        "within 40 minutes."),
+    first_sync_earlier="The first sync finished earlier; later cycles send only what changes in Entra.",
+)
+
+TOKEN_FIX = (
+    "Create a token on the Tokens page. In Entra, open the app's Provisioning page, paste it into "
+    "Secret Token under Admin Credentials, click Test Connection, then Save."
+)
+CAUSES = {**common_causes("Entra"), **{key: CauseWords(title, fix) for key, title, fix in (
+    ("unknown_token", "Entra sends a token this server does not know", TOKEN_FIX),
+    ("revoked_token", "Entra still sends a revoked token", TOKEN_FIX),
+    ("no_token", "Requests without a token", (
+        "Entra always sends its Secret Token, so these come from something else. If they come from "
+        "Entra, fill in Secret Token on its Provisioning page.")),
+    ("user_conflict", "A user with the same userName is already here", (
+        "Two users in Entra map to the same userName (often the same mail), or a user was deleted "
+        "and created again in Entra. Find the user here by that userName; in Entra, compare both "
+        "users' mail and userPrincipalName, and check which source attribute is mapped to userName "
+        "(Provisioning > Mappings > Provision Microsoft Entra ID Users).")),
+    ("group_conflict", "A group with the same name is already here", (
+        "Entra needs unique group names (displayName). Rename one of the groups in Entra, or remove "
+        "the duplicate from the app's Users and groups.")),
+    ("missing_member", "A group member has not been provisioned here", (
+        "Entra adds members by the id this server gave the user; that user is missing here (never "
+        "provisioned, or deleted). Check that the member is assigned to the app and in scope; after "
+        "fixing, Restart provisioning in Entra so memberships are sent again.")),
+    ("unsupported_filter", "A query this server cannot answer", (
+        'Matching attributes in Entra must be userName, externalId or emails[type eq "work"].value '
+        "for users and displayName for groups (Provisioning > Mappings > the object > Matching "
+        "precedence).")),
+    ("unknown_object", "Entra refers to a user or group that is no longer here", (
+        "It was deleted here, but Entra still has its id (InvalidAnchor in Entra's provisioning "
+        "logs). In Entra, Restart provisioning (Provisioning > Overview) so it matches the objects "
+        "again.")),
+    ("wrong_address", "Entra calls an address this server does not serve", (
+        "The Tenant URL in Entra must be this server's address followed by /scim_v2 and nothing "
+        "else: copy it from the setup guide.")),
+    ("changed_meanwhile", "The object changed in between", (
+        "Another request changed it first (If-Match). Entra retries; nothing to do unless it "
+        "persists.")),
+    ("too_large", "A request too large", (
+        "Too many members or too large a body in one request. Entra retries with the change on "
+        "later cycles; if it persists, tell the server operator.")),
+    ("rejected_value", "Entra sent a value this server refused", (
+        "The error detail names the attribute. Check its mapping in Entra (Provisioning > "
+        "Mappings): a source without a value, or a target attribute this server does not know.")),
+    ("server_error", "An error in this server", (
+        "The server's log has the details. Entra retries failed objects on later cycles.")),
+)}}
 
 
 def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo = timezone.utc) -> str:
@@ -60,9 +143,10 @@ def _test_connection(e: Evidence) -> tuple[State, str]:
 
 def _mappings(e: Evidence) -> tuple[State, str]:
     if e.mapping.affected:
-        return State.ATTENTION, (
+        return State.SOME_USERS, (
             f"{e.mapping.affected} of the last {e.mapping.examined} users received have a userName "
-            "that is not their email address: map mail to userName."
+            "that is not their email address: map mail to userName. They keep arriving meanwhile, "
+            "under that userName."
         )
     if e.users:
         return State.DONE, "The users received have their email address as userName."
@@ -92,7 +176,7 @@ def _assign(e: Evidence) -> tuple[State, str]:
 
 
 def _start(e: Evidence) -> tuple[State, str]:
-    if failing := failing_requests(e):
+    if failing := failing_requests(e, "Entra", SYNC):
         return failing
     if e.flowing:
         return State.DONE, (
@@ -137,4 +221,6 @@ ENTRA = Provider(
     checking=(
         "In Entra, open the app's Provision on demand, pick the person and click Provision. Entra "
         "shows whether they are in scope, what it would send, and what this server answered."),
+    sync=SYNC,
+    causes=CAUSES,
 )

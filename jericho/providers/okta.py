@@ -8,18 +8,21 @@ user (a deactivated user is how someone leaves), and userName is the application
 format the app's Sign On settings choose."""
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from ..storage.models import ProvisioningEvent
 from ..text import clock, counted
 from .base import (
     OKTA_KEY,
+    CauseWords,
     Evidence,
     Provider,
     Reason,
     State,
     Step,
+    SyncHabits,
     active_tokens_words,
+    common_causes,
     connection_test_state,
     failing_requests,
     failing_users,
@@ -30,6 +33,85 @@ from .base import (
 from .base import refusal_words as _refusal_words
 
 APP = "Okta Admin Console > Applications > Applications > your Jericho app"
+TASKS = "Okta Admin Console > Dashboard > Tasks"
+
+# Okta sends each change as it happens and nothing while nothing changes: no cycle, and a silence of
+# any length is a quiet directory. An assignment of a group sends its people one after another, so
+# requests a few minutes apart still belong to one batch.
+SYNC = SyncHabits(
+    cycle_gap=timedelta(minutes=10),
+    stale_after=None,
+    cycle="batch",
+    cycles_heading="Batches of changes",
+    cycles_intro=(
+        "Requests grouped by the pauses between them: Okta sends each change as soon as it happens "
+        "(an assignment, a profile update, a pushed group), and nothing while nothing changes."),
+    test_label="Test Connector Configuration",
+    small_label="A small change",
+    waiting=(
+        "In Okta, open the app's Provisioning > Integration, enter the SCIM connector base URL and "
+        "the token from the setup guide, and click Test Connector Configuration."),
+    silence=(
+        "Okta sends a change as soon as it happens and nothing while nothing changes, so a quiet "
+        "time is normal. If someone changed in Okta and did not arrive, check the app's Assignments "
+        f"and {TASKS}, where a failed push waits to be retried."),
+    retries=f"Okta lists each failed push in {TASKS}, where it can be retried.",
+    first_sync_partial=(
+        "Only one user or group has arrived so far: Okta sends people as soon as they are assigned "
+        "to the app (Assignments) with Create Users on, and groups once they are pushed."),
+    first_sync_pending=(
+        "Nobody has been created yet: Okta creates people as soon as they are assigned to the app, "
+        "with Create Users on (Provisioning > To App)."),
+    first_sync_earlier="The first people arrived earlier; Okta now sends each change as it happens.",
+)
+
+TOKEN_FIX = (
+    "Create a token on the Tokens page. In Okta, open the app's Provisioning > Integration, click "
+    "Edit, paste it as the Authorization token (HTTP Header), click Test Connector Configuration, then "
+    "Save."
+)
+CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title, fix in (
+    ("unknown_token", "Okta sends a token this server does not know", TOKEN_FIX),
+    ("revoked_token", "Okta still sends a revoked token", TOKEN_FIX),
+    ("no_token", "Requests without a token", (
+        "Okta sends its token in the Authorization header when Authentication Mode is HTTP Header, "
+        "so these come from something else. If they come from Okta, check Provisioning > "
+        "Integration: HTTP Header, with the token.")),
+    ("user_conflict", "A user with the same userName is already here", (
+        "Two people in Okta have the same application username, or someone deleted here was "
+        "assigned again. Find the user here by that userName; in Okta, compare both people on the "
+        "app's Assignments and the username format (Sign On > Settings), then retry the push in "
+        f"{TASKS}.")),
+    ("group_conflict", "A group with the same name is already here", (
+        "Push Groups needs unique group names here (displayName). Rename one of the groups in Okta, "
+        "or on the app's Push Groups tab link the pushed group to the one already here.")),
+    ("missing_member", "A group member has not been provisioned here", (
+        "Okta adds members by the id this server gave the user; that user is missing here (not "
+        "assigned to the app, or deleted here). Assign the person to the app (Assignments), then "
+        "choose Push now for the group on the Push Groups tab.")),
+    ("unsupported_filter", "A query this server cannot answer", (
+        "Okta looks users up by userName and groups by displayName; another filter comes from a "
+        "custom attribute or another client. Open an example: it names the filter.")),
+    ("unknown_object", "Okta refers to a user or group that is no longer here", (
+        "It was deleted here, but Okta still has its id. For a person, remove their assignment in "
+        "Okta and assign them again; for a group, unlink it on the Push Groups tab and push it "
+        "again.")),
+    ("wrong_address", "Okta calls an address this server does not serve", (
+        "SCIM connector base URL in Okta (Provisioning > Integration) must be this server's address "
+        "followed by /scim_v2 and nothing else: copy it from the setup guide.")),
+    ("changed_meanwhile", "The object changed in between", (
+        f"Another request changed it first (If-Match). Nothing to do unless it persists: then retry "
+        f"the push in {TASKS}.")),
+    ("too_large", "A request too large", (
+        "Too many members or too large a body in one request. Push the group again from the Push "
+        "Groups tab; if it persists, tell the server operator.")),
+    ("rejected_value", "Okta sent a value this server refused", (
+        "The error detail names the attribute. Check its mapping in Okta (Provisioning > To App > "
+        "Attribute Mappings): a source without a value, or an attribute this server does not know.")),
+    ("server_error", "An error in this server", (
+        f"The server's log has the details. Okta lists the failed push in {TASKS}, where it can be "
+        "retried once the server is fixed.")),
+)}}
 
 
 def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo = timezone.utc) -> str:
@@ -56,9 +138,10 @@ def _base_url(e: Evidence) -> tuple[State, str]:
 
 def _unique_identifier(e: Evidence) -> tuple[State, str]:
     if e.mapping.affected:
-        return State.ATTENTION, (
+        return State.SOME_USERS, (
             f"{e.mapping.affected} of the last {e.mapping.examined} users received have a userName "
-            "that is not their email address: set the application username format to Email."
+            "that is not their email address: set the application username format to Email. They "
+            "keep arriving meanwhile, under that userName."
         )
     if e.users:
         return State.DONE, "The users received have their email address as userName."
@@ -100,7 +183,7 @@ def _to_app(e: Evidence) -> tuple[State, str]:
 
 
 def _assign_and_push(e: Evidence) -> tuple[State, str]:
-    if failing := failing_requests(e):
+    if failing := failing_requests(e, "Okta", SYNC):
         return failing
     if e.users or e.groups:
         return State.DONE, (
@@ -173,5 +256,7 @@ OKTA = Provider(
             "created here, and is deactivated here when it happens later.",
             "Okta Admin Console > Directory > People > the person: their status."),
     )},
+    sync=SYNC,
+    causes=CAUSES,
     reason_order=("not_assigned", "create_users_off", "push_failed", "other_name", "deactivated"),
 )

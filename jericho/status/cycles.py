@@ -1,4 +1,6 @@
 """Sync cycles and the first sync, drawn from the provisioning log counted by ten-minute bucket.
+A cycle is a burst of requests between silences: Entra's provisioning cycle, or what one change in
+Okta sends; the identity provider's SyncHabits say how long a silence ends one, and name it.
 
 Pure functions over plain values (no Flask, no queries); every rule that depends on the time
 takes `now`.
@@ -10,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Protocol, Sequence
 
+from ..providers import ENTRA, SyncHabits
 from ..text import clock, counted
 
-# Entra starts a provisioning cycle about every 40 minutes (ENTRA.md §6). Requests less than
-# half a cycle apart belong to the same cycle; a longer silence ends it.
-CYCLE_INTERVAL = timedelta(minutes=40)
-CYCLE_GAP = CYCLE_INTERVAL / 2
+# A silence this long ends a cycle: the identity provider's (SyncHabits.cycle_gap), Entra's by default.
+CYCLE_GAP = ENTRA.sync.cycle_gap
 # Provision on demand sends one user, or one group with up to five members (ENTRA.md §6): a
 # cycle that creates more than one user or group is a real sync.
 ON_DEMAND_CREATES = 1
@@ -96,6 +97,7 @@ class Cycle:
     start: datetime
     end: datetime
     tally: Tally = field(default_factory=Tally)
+    sync: SyncHabits = ENTRA.sync  # the identity provider's, for the label
 
     @property
     def duration(self) -> timedelta:
@@ -112,20 +114,20 @@ class Cycle:
         if tally.requests and tally.errors == tally.requests:
             return "Every request failed"
         if tally.test_connections and tally.changes == 0 and tally.lookups == tally.test_connections:
-            return "Test Connection"
+            return self.sync.test_label
         if tally.created and not self.looks_full:
-            return "Provision on demand, or a small change"
+            return self.sync.small_label
         if tally.changes == 0:
             return "Checks only, nothing changed"
         return "Sync"
 
 
-def cycles_of(activity: Iterable[Activity], *, gap: timedelta = CYCLE_GAP) -> list[Cycle]:
+def cycles_of(activity: Iterable[Activity], sync: SyncHabits = ENTRA.sync) -> list[Cycle]:
     """Requests grouped into cycles by the silences between them, oldest first."""
     cycles: list[Cycle] = []
     for item in sorted(activity, key=lambda a: a.first):
-        if not cycles or item.first - cycles[-1].end >= gap:
-            cycles.append(Cycle(item.first, item.last))
+        if not cycles or item.first - cycles[-1].end >= sync.cycle_gap:
+            cycles.append(Cycle(item.first, item.last, sync=sync))
         current = cycles[-1]
         current.end = max(current.end, item.last)
         current.tally.add(item)
@@ -155,8 +157,9 @@ def first_sync_of(
     finished once a later cycle began or half a cycle passed without a request.
 
     `cycles` cover the requests since `window_start`; `earlier_creates` counts creations before."""
+    gap = cycles[0].sync.cycle_gap if cycles else CYCLE_GAP
     if earlier_creates > ON_DEMAND_CREATES:
-        if not cycles or cycles[0].start - window_start >= CYCLE_GAP:
+        if not cycles or cycles[0].start - window_start >= gap:
             return FirstSync(FirstSyncState.EARLIER)
         cycle, continued = cycles[0], True  # it was already running when the window opened
     else:
@@ -166,11 +169,12 @@ def first_sync_of(
             if earlier_creates or any(c.tally.created for c in cycles):
                 return FirstSync(FirstSyncState.ON_DEMAND_ONLY)
             return FirstSync(FirstSyncState.NOT_STARTED)
-    finished = cycle is not cycles[-1] or now - cycle.end >= CYCLE_GAP
+    finished = cycle is not cycles[-1] or now - cycle.end >= gap
     return FirstSync(FirstSyncState.FINISHED if finished else FirstSyncState.IN_PROGRESS, cycle, continued)
 
 
-def first_sync_words(sync: FirstSync, *, now: datetime, zone: tzinfo = timezone.utc) -> str:
+def first_sync_words(sync: FirstSync, *, now: datetime, zone: tzinfo = timezone.utc,
+                     habits: SyncHabits = ENTRA.sync) -> str:
     cycle = sync.cycle
     if cycle is not None:
         created = f"{counted(cycle.tally.users_created, 'user')} and {counted(cycle.tally.groups_created, 'group')}"
@@ -184,10 +188,8 @@ def first_sync_words(sync: FirstSync, *, now: datetime, zone: tzinfo = timezone.
     if sync.state is FirstSyncState.FINISHED:
         return f"The first sync looks finished: it ran from {start} to {end} and created {created}."
     if sync.state is FirstSyncState.ON_DEMAND_ONLY:
-        return ("Only what Provision on demand sends has arrived so far: the first sync starts when "
-                "Provisioning Status is On in Entra.")
+        return habits.first_sync_partial
     if sync.state is FirstSyncState.NOT_STARTED:
-        return ("The first sync has not started: it begins when Provisioning Status is On in Entra, "
-                "usually within 40 minutes.")
-    return "The first sync finished earlier; later cycles send only what changes in Entra."
+        return habits.first_sync_pending
+    return habits.first_sync_earlier
 

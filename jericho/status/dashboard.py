@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
+from ..providers import ENTRA, Provider
 from ..storage.models import ProvisioningEvent
 from ..storage.rollups import FAILED, bucket_floor
 from . import activity
-from .causes import ErrorGroup, error_groups_of
+from .causes import ErrorGroup, causes_of, error_groups_of
 from .chart import Chart, ChartRange, chart_of
 from .counts import Counts, counts_of
 from .cycles import ON_DEMAND_CREATES, Activity, Cycle, FirstSync, cycles_of, first_sync_of
@@ -37,7 +38,7 @@ class Sync:
 
 
 def sync_of(organization_id: int, *, now: datetime, span: timedelta,
-            last_request: ProvisioningEvent | None) -> Sync:
+            last_request: ProvisioningEvent | None, provider: Provider = ENTRA) -> Sync:
     # The window ends at the last request, so the cycles before a long silence still show.
     until = min(now, last_request.occurred_at) if last_request else now
     since = bucket_floor(until - span)
@@ -45,7 +46,7 @@ def sync_of(organization_id: int, *, now: datetime, span: timedelta,
     window_start = _window_start(items, since=since)
     if window_start > since:  # a bucket's start: its counts are wholly in the window or wholly out
         items = [item for item in items if item.bucket >= window_start]
-    cycles = cycles_of(items)
+    cycles = cycles_of(items, provider.sync)
     earlier_creates = activity.creates_before(organization_id, window_start, enough=ON_DEMAND_CREATES + 1)
     first_sync = first_sync_of(cycles, now=now, window_start=window_start, earlier_creates=earlier_creates)
     return Sync(window_start, until, window_start > since, items, cycles, first_sync)
@@ -85,14 +86,16 @@ class Dashboard:
 
 
 def dashboard_of(
-    organization_id: int, *, now: datetime, chart_range: ChartRange, zone: tzinfo = timezone.utc
+    organization_id: int, *, now: datetime, chart_range: ChartRange, zone: tzinfo = timezone.utc,
+    provider: Provider = ENTRA,
 ) -> Dashboard:
     counts = counts_of(organization_id)
     last_request = latest_event(organization_id)
     last_change = latest_change(organization_id)
-    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request)
+    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request, provider=provider)
     latest_cycle = sync.cycles[-1] if sync.cycles else None
-    latest_errors = _errors_since(organization_id, sync, latest_cycle.start) \
+    causes = causes_of(provider)
+    latest_errors = _errors_since(organization_id, sync, latest_cycle.start, causes) \
         if latest_cycle and latest_cycle.tally.errors else []
     health = health_of(HealthEvidence(
         now=now,
@@ -102,6 +105,7 @@ def dashboard_of(
         latest_errors=latest_errors,
         first_sync=sync.first_sync,
         zone=zone,
+        provider=provider,
     ))
     chart = chart_of(sync.activity, chart_range, now=now, zone=zone)
     return Dashboard(
@@ -112,12 +116,12 @@ def dashboard_of(
         last_failure=latest_event(organization_id, FAILED),
         sync=sync,
         chart=chart,
-        errors=_errors_since(organization_id, sync, chart.start),
+        errors=_errors_since(organization_id, sync, chart.start, causes),
     )
 
 
-def _errors_since(organization_id: int, sync: Sync, since: datetime) -> list[ErrorGroup]:
+def _errors_since(organization_id: int, sync: Sync, since: datetime, causes) -> list[ErrorGroup]:
     """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
     bucket's counts are wholly before it or wholly after."""
     items = sync.activity if since >= sync.window_start else activity.activity_of(organization_id, since=since)
-    return error_groups_of(item for item in items if item.first >= since)
+    return error_groups_of((item for item in items if item.first >= since), causes)

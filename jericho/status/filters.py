@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from ..security import IdCipher
+from ..storage.cause_rules import CAUSE_KEYS
 from ..storage.models import ProvisioningEvent
-from .causes import CAUSES_BY_KEY
 
 # Numbers from the query string beyond these are answered as "nothing there", not sent to SQL
 # (ids are Integer columns: 32 bits on PostgreSQL, which refuses a larger number).
@@ -94,7 +94,7 @@ class LogFilters:
     until_text: str = ""
     q: str = ""
     resource_id: str = ""  # the requests about one user or group
-    cause: str = ""  # a key of causes.CAUSES
+    cause: str = ""  # a key of storage.cause_rules
     problems: tuple[str, ...] = ()  # why a value typed was ignored
 
     @classmethod
@@ -108,7 +108,7 @@ class LogFilters:
             until_text=args.get("to", "").strip(),
             q=args.get("q", "").strip(),
             resource_id=args.get("object", "").strip(),
-            cause=args.get("cause", "") if args.get("cause") in CAUSES_BY_KEY else "",
+            cause=args.get("cause", "") if args.get("cause") in CAUSE_KEYS else "",
         )
         problems = tuple(
             f"“{text}” is not a date: use the form 2026-11-30 or 2026-11-30T10:40 (UTC)."

@@ -1,4 +1,6 @@
-"""The health banner: whether provisioning is waiting, connected, failing or stale, in words.
+"""The health banner: whether provisioning is waiting, connected, failing or stale, in the identity
+provider's words, at a level of the severity model that the setup guide shares
+(providers/severity.py).
 
 Pure functions over plain values (no Flask, no queries); every rule takes `now`.
 """
@@ -6,18 +8,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Sequence
 
+from ..providers import ENTRA, Provider
+from ..providers.base import severity_next
+from ..providers.severity import Level, Severity, Traffic, severity_of
 from ..text import clock, counted, duration_words
 from .causes import ErrorGroup
-from .cycles import CYCLE_INTERVAL, Cycle, EventLike, FirstSync, FirstSyncState, first_sync_words
+from .cycles import Cycle, EventLike, FirstSync, FirstSyncState, first_sync_words
 
-# No request for about two cycles after provisioning started: Entra may have paused the job.
-STALE_AFTER = 2 * CYCLE_INTERVAL
-# Entra retries a failed object on later cycles, so a few failures among many successes are
-# listed, not alarmed on; from this share of a cycle's requests on, provisioning is failing.
-FAILING_SHARE = 0.1
+# A provider that sends nothing while nothing changes (no stale_after) is never stale; after this
+# long, the banner says what its quiet means.
+QUIET_AFTER = timedelta(hours=1)
 
 
 class HealthState(enum.Enum):
@@ -40,6 +43,7 @@ class HealthEvidence:
     latest_errors: Sequence[ErrorGroup]  # of that cycle, the main cause first
     first_sync: FirstSync
     zone: tzinfo = timezone.utc  # the admin's, for the times the banner names
+    provider: Provider = ENTRA
 
 
 @dataclass(frozen=True)
@@ -47,77 +51,86 @@ class Health:
     state: HealthState
     summary: str
     details: tuple[str, ...] = ()
-    cause: ErrorGroup | None = None
+    cause: ErrorGroup | None = None  # the failed requests to look at first
+    level: Level = Level.NEUTRAL
+
+    @property
+    def title(self) -> str:
+        return "Connected, some users need you" if self.level is Level.AMBER else self.state.value
 
 
 def health_of(e: HealthEvidence) -> Health:
+    who, sync = e.provider.short_name, e.provider.sync
     if e.last_request is None:
-        if e.started:  # everything received is older than the log keeps
-            return Health(HealthState.STALE, "No request from Entra in the whole provisioning log.",
-                          (_stale_advice(),))
-        return Health(HealthState.WAITING, "Nothing has arrived from Entra yet.", (
-            "In Entra, open the app's Provisioning page, enter the Tenant URL and Secret Token "
-            "from the setup guide, and click Test Connection.",))
+        if not e.started:
+            return Health(HealthState.WAITING, f"Nothing has arrived from {who} yet.", (sync.waiting,))
+        # Everything received is older than the log keeps.
+        summary = f"No request from {who} in the whole provisioning log."
+        if sync.stale_after is None:
+            return Health(HealthState.CONNECTED, summary, (sync.silence,))
+        return Health(HealthState.STALE, summary, (sync.silence,), level=Level.RED)
     silence = e.now - e.last_request.occurred_at
-    stale = e.started and silence >= STALE_AFTER
-    failing = _failing(e)
-    if failing is not None:
-        cycle = e.latest_cycle.tally
-        summary = (f"{cycle.errors} of the {cycle.requests} requests in the last cycle failed."
-                   if cycle.requests > 1 else "Entra's last request failed.")
-        details = [f"Main cause: {failing.cause.title}. {failing.cause.fix}"]
-        if stale:
-            details.append(
-                f"Nothing has arrived since {clock(e.last_request.occurred_at, e.now, e.zone)}: Entra may "
-                "have put the job in quarantine (its Provisioning page says so).")
-        return Health(HealthState.FAILING, summary, tuple(details), failing)
+    stale = e.started and sync.stale_after is not None and silence >= sync.stale_after
+    severity = severity_of(_traffic(e, stale))
+    main = next((group for group in e.latest_errors if group.cause.key == severity.cause), None)
+    if severity.level is Level.RED and main is not None:
+        return _failing(e, severity, main, stale)
     if stale:
         return Health(HealthState.STALE, (
-            f"No request from Entra for {duration_words(silence.total_seconds() / 60)} "
-            f"(last at {clock(e.last_request.occurred_at, e.now, e.zone)})."), (_stale_advice(),))
-    return Health(HealthState.CONNECTED, _connected_summary(e), _connected_details(e))
+            f"No request from {who} for {duration_words(silence.total_seconds() / 60)} "
+            f"(last at {clock(e.last_request.occurred_at, e.now, e.zone)})."), (sync.silence,), level=Level.RED)
+    return Health(HealthState.CONNECTED, _connected_summary(e, silence), _connected_details(e, severity, main, silence),
+                  main, severity.level)
 
 
-def _failing(e: HealthEvidence) -> ErrorGroup | None:
-    """The main cause when provisioning is failing: the last request was refused for its token,
-    or a significant share of the last cycle failed for reasons that matter."""
-    if e.latest_cycle is None:
-        return None
-    serious = [group for group in e.latest_errors if not group.cause.harmless]
-    if not serious:
-        return None
-    errors = sum(group.count for group in serious)
-    # The organization's own token refused (revoked): nothing Entra sends can succeed now. A
-    # token nobody knows may come from anywhere, so it counts by its share only.
+def _traffic(e: HealthEvidence, stale: bool) -> Traffic:
+    """The last cycle as the severity model reads it."""
+    # The organization's own token refused (revoked): nothing the provider sends can succeed now.
+    # A token nobody knows may come from anywhere, so it counts by its share only.
     refused = e.last_request.status in (401, 403) and e.last_request.organization_id is not None
-    if refused or errors >= FAILING_SHARE * e.latest_cycle.tally.requests:
-        return serious[0]
-    return None
+    failures: dict[str, int] = {}
+    for group in e.latest_errors:
+        failures[group.cause.key] = failures.get(group.cause.key, 0) + group.count
+    requests = e.latest_cycle.tally.requests if e.latest_cycle else 0
+    return Traffic(requests=requests, failures=failures, refused_now=refused and bool(failures), silent=stale)
 
 
-def _stale_advice() -> str:
-    return (
-        "Entra runs about every 40 minutes, and a cycle with no change in the directory sends "
-        "nothing. If people changed in Entra and did not arrive, open the app's Provisioning page "
-        "in Entra: the job may be paused, stopped or in quarantine.")
+def _failing(e: HealthEvidence, severity: Severity, main: ErrorGroup, stale: bool) -> Health:
+    who, sync = e.provider.short_name, e.provider.sync
+    cycle = e.latest_cycle.tally if e.latest_cycle else None
+    summary = (f"{cycle.errors} of the {cycle.requests} requests in the last {sync.cycle} failed."
+               if cycle and cycle.requests > 1 else f"{who}'s last request failed.")
+    details = [f"Main cause: {main.cause.title}. {main.cause.fix} {severity_next(severity, who, sync)}"]
+    if stale:
+        details.append(f"Nothing has arrived since {clock(e.last_request.occurred_at, e.now, e.zone)}: {sync.paused}")
+    return Health(HealthState.FAILING, summary, tuple(details), main, Level.RED)
 
 
-def _connected_summary(e: HealthEvidence) -> str:
-    last = e.last_request
-    when = clock(last.occurred_at, e.now, e.zone)
+def _connected_summary(e: HealthEvidence, silence: timedelta) -> str:
+    who, test = e.provider.short_name, e.provider.sync.test_label
+    when = clock(e.last_request.occurred_at, e.now, e.zone)
     if not e.started:
-        return f"Entra's Test Connection works (last request at {when})."
-    return f"Entra's last request arrived at {when}."
+        return f"{who}'s {test} works (last request at {when})."
+    if silence >= QUIET_AFTER:  # only a provider that is never stale gets here
+        return f"Quiet: no request from {who} for {duration_words(silence.total_seconds() / 60)} (last at {when})."
+    return f"{who}'s last request arrived at {when}."
 
 
-def _connected_details(e: HealthEvidence) -> tuple[str, ...]:
+def _connected_details(e: HealthEvidence, severity: Severity, main: ErrorGroup | None,
+                       silence: timedelta) -> tuple[str, ...]:
+    who, sync = e.provider.short_name, e.provider.sync
     details = []
     if e.first_sync.state in (FirstSyncState.IN_PROGRESS, FirstSyncState.ON_DEMAND_ONLY, FirstSyncState.NOT_STARTED):
-        details.append(first_sync_words(e.first_sync, now=e.now, zone=e.zone))
-    errors = sum(group.count for group in e.latest_errors if not group.cause.harmless)
-    if errors:
+        details.append(first_sync_words(e.first_sync, now=e.now, zone=e.zone, habits=sync))
+    if main is not None:
         details.append(
-            f"{counted(errors, 'request')} in the last cycle failed. Mostly: {e.latest_errors[0].cause.title}. "
-            "Entra retries them on later cycles.")
+            f"{counted(severity.failed, 'request')} in the last {sync.cycle} failed. Mostly: {main.cause.title}. "
+            f"{severity_next(severity, who, sync)}")
+    retried = [group for group in e.latest_errors if group.cause.harmless]
+    if retried:
+        details.append(
+            f"{counted(sum(group.count for group in retried), 'request')} in the last {sync.cycle} will succeed "
+            f"when retried ({retried[0].cause.title.lower()}). {severity_next(Severity(Level.NEUTRAL), who, sync)}")
+    if e.started and silence >= QUIET_AFTER:
+        details.append(sync.silence)
     return tuple(details)
-

@@ -66,7 +66,7 @@ def latest_floor(organization_id: int, count: int) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def error_groups(organization_id: int, *conditions) -> list[ErrorGroup]:
+def error_groups(organization_id: int, *conditions, causes: dict[str, Cause] = CAUSES_BY_KEY) -> list[ErrorGroup]:
     """Failed requests (within `conditions`) grouped by cause, in one aggregate."""
     rows = select(cause_key_sql(db.engine.dialect).label("cause"), ProvisioningEvent.occurred_at,
                   ProvisioningEvent.id).where(_mine(organization_id), FAILED, *conditions).subquery()
@@ -75,7 +75,7 @@ def error_groups(organization_id: int, *conditions) -> list[ErrorGroup]:
                func.max(rows.c.id)).group_by(rows.c.cause)
     )
     return merge_error_groups(
-        ErrorGroup(CAUSES_BY_KEY[key], count, first, last, example)
+        ErrorGroup(causes[key], count, first, last, example)
         for key, count, first, last, example in grouped
     )
 
@@ -177,7 +177,7 @@ class EventDetail:
     cause: Cause | None
 
 
-def event_detail(organization_id: int, event_id: int) -> EventDetail | None:
+def event_detail(organization_id: int, event_id: int, causes: dict[str, Cause] = CAUSES_BY_KEY) -> EventDetail | None:
     if event_id > MAX_ID:
         return None
     event = db.session.execute(select(ProvisioningEvent).where(
@@ -189,7 +189,7 @@ def event_detail(organization_id: int, event_id: int) -> EventDetail | None:
         event=event,
         token=token if token and token.organization_id == organization_id else None,
         objects=object_names(organization_id, [event]),
-        cause=None if event.succeeded else cause_of(event),
+        cause=None if event.succeeded else cause_of(event, causes),
     )
 
 

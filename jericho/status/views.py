@@ -25,7 +25,7 @@ from ..storage.models import ProvisioningEvent, utcnow
 from ..storage.webhooks import consumers_summary
 from . import dashboard as dashboard_queries
 from . import directory, exports, log_queries, retention
-from .causes import CAUSES_BY_KEY, scim_error_body
+from .causes import causes_of, scim_error_body
 from .chart import CHART_RANGES
 from .counts import user_counts
 from .cycles import first_sync_words
@@ -85,25 +85,28 @@ def identity_provider() -> Provider:
 @bp.context_processor
 def page_helpers() -> dict:
     moment = now()
+    provider = identity_provider()
     return {
         "ago": lambda value: text.ago(value, now=moment),
         "lasting": text.lasting,
-        "first_sync_words": lambda sync: first_sync_words(sync, now=moment, zone=current_user.zone),
+        "first_sync_words": lambda sync: first_sync_words(sync, now=moment, zone=current_user.zone,
+                                                          habits=provider.sync),
         "operation_words": OPERATION_WORDS,
         "operations": ProvisioningEvent.OPERATIONS,
-        "causes_by_key": CAUSES_BY_KEY,
+        "causes_by_key": causes_of(provider),
         "scim_error_body": scim_error_body,
         "work_email": document.work_email,
         "person_name": document.person_name,
         "department": document.department,
-        "provider": identity_provider(),
+        "provider": provider,
     }
 
 
 @bp.get("/")
 def dashboard():
     chart_range = CHART_RANGES.get(request.args.get("range", ""), CHART_RANGES["24h"])
-    data = dashboard_queries.dashboard_of(organization_id(), now=now(), zone=current_user.zone, chart_range=chart_range)
+    data = dashboard_queries.dashboard_of(organization_id(), now=now(), zone=current_user.zone, chart_range=chart_range,
+                                          provider=identity_provider())
     return render_template("status/dashboard.html", data=data, chart_range=chart_range,
                            chart_ranges=CHART_RANGES.values(), activity_limit=dashboard_queries.ACTIVITY_LIMIT,
                            consumers=consumers_summary(organization_id()))
@@ -173,7 +176,8 @@ def log():
 @bp.get("/log/errors")
 def errors():
     filters = LogFilters.from_args(request.args)
-    groups = log_queries.error_groups(organization_id(), *log_queries.event_conditions(filters))
+    groups = log_queries.error_groups(organization_id(), *log_queries.event_conditions(filters),
+                                      causes=causes_of(identity_provider()))
     return render_template("status/errors.html", filters=filters, groups=groups)
 
 
@@ -188,14 +192,15 @@ def unknown_tokens():
 @bp.get("/log/<event_ref>")
 def event(event_ref: str):
     event_id = shown_ids().reveal(event_ref) or abort(404)
-    return render_template("status/event.html", detail=log_queries.event_detail(organization_id(), event_id) or abort(404))
+    detail = log_queries.event_detail(organization_id(), event_id, causes_of(identity_provider()))
+    return render_template("status/event.html", detail=detail or abort(404))
 
 
 @bp.get("/why")
 def why():
     query = request.args.get("q", "").strip()
-    evidence = why_evidence(organization_id(), query, now=now()) if query else None
     provider = identity_provider()
+    evidence = why_evidence(organization_id(), query, now=now(), provider=provider) if query else None
     return render_template(
         "status/why.html", query=query, evidence=evidence,
         finding=finding_of(evidence) if evidence else None,

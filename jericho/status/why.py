@@ -6,8 +6,10 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..providers import ENTRA, Provider
 from ..scim.document import user_name_problem, work_email
 from ..storage.models import ProvisioningEvent, User, UserEmail
+from .causes import causes_of
 from .chart import CHART_RANGES
 from .counts import counts_of
 from .dashboard import sync_of
@@ -26,7 +28,7 @@ def _person(user: User) -> Person:
     return Person(user.id, user.user_name, user.display_name, user.active)
 
 
-def why_evidence(organization_id: int, query: str, *, now: datetime) -> WhyEvidence:
+def why_evidence(organization_id: int, query: str, *, now: datetime, provider: Provider = ENTRA) -> WhyEvidence:
     """What was received about someone searched for by email address or userName (not empty)."""
     key = query.strip().lower()
     e = ProvisioningEvent
@@ -56,7 +58,7 @@ def why_evidence(organization_id: int, query: str, *, now: datetime) -> WhyEvide
     ).all()
     counts = counts_of(organization_id)
     sync = sync_of(organization_id, now=now, span=CHART_RANGES["24h"].span,
-                   last_request=latest_event(organization_id))
+                   last_request=latest_event(organization_id), provider=provider)
     return WhyEvidence(
         query=query.strip(),
         now=now,
@@ -64,7 +66,7 @@ def why_evidence(organization_id: int, query: str, *, now: datetime) -> WhyEvide
         similar=[_person(user) for user in similar if exact is None or user.pk != exact.pk],
         deleted_at=deleted,
         looked_up_at=looked_up,
-        refusals=error_groups(organization_id, contains(e.error_detail, key)),
+        refusals=error_groups(organization_id, contains(e.error_detail, key), causes=causes_of(provider)),
         first_sync=sync.first_sync,
         users=counts.users.users,
         mail_mapped=_mail_mapped(latest),

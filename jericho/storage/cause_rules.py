@@ -48,6 +48,8 @@ CAUSE_RULES: tuple[CauseRule, ...] = (
     CauseRule("wrong_address", statuses=_codes(404, 405), resource_types=(None,)),
     CauseRule("changed_meanwhile", statuses=_codes(412)),
     CauseRule("too_large", statuses=_codes(413)),
+    # Busy: too many requests (rate limits), or a request that ran out of time (503, Retry-After).
+    CauseRule("busy", statuses=_codes(429, 503)),
     CauseRule("rejected_value", statuses=_codes(400)),
     CauseRule("unsupported", statuses=((405, 416), *_codes(501))),
     CauseRule("server_error", statuses=((500, 600),)),

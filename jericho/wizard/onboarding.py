@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_
 
 from ..extensions import db
 from ..providers import ENTRA, Evidence, MappingProblem, MappingReport, Provider, State, provider_of
+from ..providers.severity import Level, worst
 from ..scim.document import user_name_problem, work_email
 from ..scim.schema import USER
 from ..scim.unknown import unknown_attributes
@@ -59,7 +60,12 @@ class Progress:
 
     @property
     def warnings(self) -> list[StepStatus]:
-        return [step for step in self.steps if step.state in (State.ATTENTION, State.TRIAL)]
+        return [step for step in self.steps if step.state.level is not Level.NEUTRAL]
+
+    @property
+    def level(self) -> Level:
+        """The setup as a whole, by the severity model the sync status pages share."""
+        return worst(step.state.level for step in self.steps)
 
 
 def first_cycle_estimate(objects: int) -> tuple[str, str]:

@@ -6,6 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from jericho import text
+from jericho.providers import ENTRA
+from jericho.providers.severity import Level
 from jericho.status import causes, directory, reasons
 from jericho.status import chart as chart_rules
 from jericho.status import cycles as cycle_rules
@@ -126,12 +128,12 @@ def test_first_sync_words():
 
 # --- health ---------------------------------------------------------------------------------
 
-def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None):
-    cycles = cycle_rules.cycles_of(items)
+def health(*, last=None, started=True, items=(), errors=(), now=at(10), sync=None, provider=ENTRA):
+    cycles = cycle_rules.cycles_of(items, provider.sync)
     return health_of(HealthEvidence(
         now=now, last_request=last, started=started, latest_cycle=cycles[-1] if cycles else None,
         latest_errors=causes.merge_error_groups(errors),
-        first_sync=sync or FirstSync(FirstSyncState.EARLIER),
+        first_sync=sync or FirstSync(FirstSyncState.EARLIER), provider=provider,
     ))
 
 
@@ -151,9 +153,12 @@ def test_connected_after_test_connection_says_what_comes_next():
 def test_connected_with_a_few_errors_lists_them_without_alarm():
     items = [activity(0, "update", 95), activity(0, "create", 5, failed=True)]
     result = health(last=event(0), items=items, errors=[group("user_conflict", 5)])
-    assert result.state is HealthState.CONNECTED
+    assert result.state is HealthState.CONNECTED and result.level is Level.AMBER
+    assert result.title == "Connected, some users need you"
     assert result.details == ("5 requests in the last cycle failed. Mostly: A user with the same userName is "
-                              "already here. Entra retries them on later cycles.",)
+                              "already here. The others arrive as usual. Entra retries them on later cycles. "
+                              "They arrive once the cause is fixed.",)
+    assert result.cause.cause.key == "user_conflict"
 
 
 def test_failing_from_a_tenth_of_the_last_cycle():

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import text
 
 from jericho.extensions import db
-from jericho.storage import accounts
 from jericho.storage.models import Organization, ProvisioningEvent, utcnow
 
 from conftest import ON_POSTGRES
@@ -20,6 +19,7 @@ from status_helpers import (  # noqa: F401 (fixtures)
     page_text,
     provision_group,
     provision_user,
+    revoke_the_token,
 )
 
 
@@ -97,9 +97,7 @@ def test_stale_after_80_minutes_without_a_request(admin, scim, clock):
 
 def test_failing_with_a_revoked_token(app, admin, scim, clock):
     initial_sync(scim)
-    with app.app_context():
-        (token,) = accounts.tokens_of(accounts.organization_by_name("Contoso"))
-        accounts.token_revoke(prefix=token.prefix)
+    revoke_the_token(app)
     assert lookup(scim, "user0@contoso.com").status_code == 401
     assert banner(admin) == "failing"
     text = page_text(admin.get("/status/"))

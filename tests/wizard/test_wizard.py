@@ -27,6 +27,7 @@ GUID_FILTER = "/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 NS, WAIT, DONE, TRIAL, ATTN = State.NOT_STARTED, State.WAITING, State.DONE, State.TRIAL, State.ATTENTION
+SOME = State.SOME_USERS
 
 
 # --- Pure rules ------------------------------------------------------------------------------
@@ -121,8 +122,8 @@ FLOWING = replace(ONE_USER, users=40, groups=3)
          (DONE, DONE, DONE, ATTN, WAIT, WAIT, WAIT, NS)),
         (replace(CONNECTED, last_refusal=event(60, status=401, operation="rejected")),
          (DONE, DONE, DONE, DONE, WAIT, WAIT, WAIT, NS)),
-        # userNames that are not the users' email addresses.
-        (replace(FLOWING, mapping=onboarding.MappingReport(40, 40, ())), (DONE,) * 4 + (ATTN,) + (DONE,) * 3),
+        # userNames that are not the users' email addresses: they arrive, and need the admin.
+        (replace(FLOWING, mapping=onboarding.MappingReport(40, 40, ())), (DONE,) * 4 + (SOME,) + (DONE,) * 3),
         # Requests about users fail before any user arrived.
         (replace(CONNECTED, recent=(event(1, operation="create", status=400, resource_type="User"),)),
          (DONE, DONE, DONE, DONE, WAIT, WAIT, ATTN, NS)),
@@ -525,16 +526,16 @@ def test_wrong_user_name_mapping_needs_attention(client, admin, scim, user_name,
     create_user(scim, "ok@contoso.com", "ok@contoso.com")
     page = step_page(client, 5)
     state, summary = seen(page)
-    assert state == "Needs attention"
+    assert state == "Some users need you"
     assert summary == ("1 of the last 2 users received have a userName that is not their email address: "
-                       "map mail to userName.")
+                       "map mail to userName. They keep arriving meanwhile, under that userName.")
     words = text_of(page)
     assert f"{user_name} {email or '—'} {reason}" in words
     assert f'href="/status/users/{created["id"]}"' in page or created["id"] in page
     for phrase in ("Provision Microsoft Entra ID Users", "Attribute Mappings", "customappsso Attribute",
                    "Source attribute", "Match objects using this attribute"):
         assert phrase in words
-    assert task_states(client.get("/wizard").text)[5] == "Needs attention"
+    assert task_states(client.get("/wizard").text)[5] == "Some users need you"
 
 
 # Step 6 and 7 -------------------------------------------------------------------------------------
@@ -644,7 +645,7 @@ def test_summary_lists_figures_warnings_and_the_way_on(app, client, admin, scim)
     page = client.get("/wizard/summary").text
     words = text_of(page)
     assert "Users received 1 Groups received 1" in words
-    assert "Needs attention Step 5, Mappings: 1 of the last 1 users received" in words
+    assert "Some users need you Step 5, Mappings: 1 of the last 1 users received" in words
     with app.test_request_context():
         for endpoint in ("status.dashboard", "status.users", "status.groups", "status.log", "status.why",
                          "tokens.index"):
