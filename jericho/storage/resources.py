@@ -26,7 +26,7 @@ from .counts import directory_counts_add
 from .database import writes
 from .members import members_add, members_remove, members_remove_all
 from .models import Group, User, UserEmail, utcnow
-from .serialize import Expand, resource_type_of, serialize
+from .serialize import Expand, read_columns, resource_type_of, serialize
 
 Row = User | Group
 
@@ -88,13 +88,13 @@ def resource_search(
     condition = (model.organization_id == organization_id) & query.where_clause(
         search.filter, resource_type, dialect
     )
-    rows = list(db.session.execute(
-        select(model)
+    rows = db.session.execute(
+        select(*read_columns(model, dialect, expand))
         .where(condition)
         .order_by(*query.order_by(search.sort_by, search.descending, resource_type, dialect))
         .offset(search.start_index - 1)
         .limit(search.count)
-    ).scalars()) if search.count > 0 else []
+    ).all() if search.count > 0 else []
     # RFC 7644 §3.4.2.4: totalResults counts every match, not just this page. A page that is not
     # full and does not start past the end already tells it, so Entra's lookups cost one query.
     if len(rows) < search.count and (rows or search.start_index == 1):
@@ -107,21 +107,30 @@ def resource_search(
 def resource_read(
     organization_id: int, resource_type: ResourceType, scim_id: str, *, base_url: str, expand: Expand
 ) -> dict:
-    row = _get(organization_id, resource_type, scim_id)
+    model = query.MODELS[resource_type.name]
+    row = db.session.execute(
+        select(*read_columns(model, db.engine.dialect.name, expand)).where(_identified(model, organization_id, scim_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"{resource_type.name} {scim_id} not found")
     return serialize([row], resource_type, base_url, expand)[0]
 
 
 def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, lock: bool = False) -> Row:
     model = query.MODELS[resource_type.name]
-    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
-        raise NotFound(f"{resource_type.name} {scim_id!r} not found")
-    statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
+    statement = select(model).where(_identified(model, organization_id, scim_id))
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
         statement = statement.with_for_update().execution_options(populate_existing=True)
     row = db.session.execute(statement).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
     return row
+
+
+def _identified(model: type[Row], organization_id: int, scim_id: str):
+    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
+        raise NotFound(f"{model.__name__} {scim_id!r} not found")
+    return (model.organization_id == organization_id) & (model.id == scim_id)
 
 
 # -- writes ----------------------------------------------------------------------------------
