@@ -28,10 +28,11 @@ from ..scim.filter import Comparison, Expr, parse_filter, resolve_filter
 from ..scim.filter_cost import check_filter_cost
 from ..scim.patch import parse_patch_request
 from ..scim.paths import AttrPath, parse_attr_list, parse_attr_path
-from ..scim.resources import list_response, parse_search_request, select_attributes
+from ..scim.resources import list_response, parse_search_request, select_served_attributes
 from ..scim.schema import GROUP, USER, ResourceType
 from ..storage import resources as storage
 from ..storage.filters import indexed_attributes
+from ..storage.versions import version_matches
 from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
 from .provisioning_log import note, note_change
 
@@ -113,9 +114,9 @@ def read(collection: str, scim_id: str):
     resource = storage.resource_read(
         g.organization_id, resource_type, scim_id, base_url=tenant_url(), expand=_expand(attributes, excluded)
     )
-    if storage.version_matches(resource["meta"]["version"], request.headers.get("If-None-Match")):
+    if version_matches(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return _no_content(304, ETag=resource["meta"]["version"])
-    selected = select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
+    selected = select_served_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, resource)
 
 
@@ -150,7 +151,7 @@ def patch(collection: str, scim_id: str):
     note_change(written.change)
     if written.resource is None:
         return _no_content()
-    selected = select_attributes(written.resource, resource_type, attributes=attributes, excluded=excluded)
+    selected = select_served_attributes(written.resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, written.resource)
 
 
@@ -250,7 +251,7 @@ def _search(
             replace(search, filter=type_filter, start_index=max(offset - total, 0) + 1, count=remaining),
             base_url=tenant_url(), expand=expand,
         )
-        resources += [select_attributes(r, resource_type, attributes=attributes, excluded=excluded)
+        resources += [select_served_attributes(r, resource_type, attributes=attributes, excluded=excluded)
                       for r in page.resources]
         remaining -= len(page.resources)
         total += page.total

@@ -7,6 +7,7 @@ top level under their canonical names, each extension's attributes in an object 
 `schemas` listing the core URN plus the extensions present."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -328,6 +329,22 @@ def select_attributes(resource: dict, resource_type: ResourceType, *, attributes
             container = result if urn == core else result.setdefault(urn, {})
             container[attribute.name] = projected
     return result
+
+
+def select_served_attributes(resource: dict, resource_type: ResourceType, *, attributes: list[AttrPath],
+                             excluded: list[AttrPath]) -> dict:
+    """select_attributes of a resource served from a stored document, which holds no attribute
+    returned "never" (is_stored). With no selection, and no attribute returned only on request,
+    such a resource is its own default set: it is returned as it is, not copied."""
+    if not attributes and not excluded and not _returned_on_request(resource_type):
+        return resource
+    return select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
+
+
+@functools.cache
+def _returned_on_request(resource_type: ResourceType) -> bool:
+    schemas = (resource_type.schema, *resource_type.extensions)
+    return any(attribute.returned == "request" for schema in schemas for attribute in schema.attributes)
 
 
 def list_response(resources: list[dict], *, total: int, start_index: int) -> dict:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..scim.document import manager_id
-from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
+from ..scim.errors import InvalidValue, NotFound, TooMany, Uniqueness
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
@@ -27,6 +27,7 @@ from .database import writes
 from .members import members_add, members_remove, members_remove_all
 from .models import Group, User, UserEmail, utcnow
 from .serialize import Expand, read_columns, resource_type_of, serialize
+from .versions import check_version
 
 Row = User | Group
 
@@ -239,31 +240,6 @@ def resource_delete(
     db.session.execute(delete(model).where(model.pk == row.pk))
     directory_counts_add(organization_id=organization_id, change=removed)
     return change
-
-
-# -- versions (RFC 7644 §3.14) ---------------------------------------------------------------
-
-
-def check_version(version: int, if_match: str | None) -> None:
-    if if_match is None or if_match.strip() == "*":
-        return
-    if version not in _versions(if_match):
-        raise PreconditionFailed(f'the resource has changed; its current version is W/"{version}"')
-
-
-def version_matches(etag: str, if_none_match: str | None) -> bool:
-    """Whether `If-None-Match` names the resource's ETag (`meta.version`)."""
-    return bool(if_none_match) and (if_none_match.strip() == "*" or bool(_versions(etag) & _versions(if_none_match)))
-
-
-def _versions(header: str) -> set[int]:
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        # ASCII digits only, and few enough for int(): headers are client input.
-        if tag.isascii() and tag.isdigit() and len(tag) <= 18:
-            versions.add(int(tag))
-    return versions
 
 
 # -- documents and columns -------------------------------------------------------------------
