@@ -16,7 +16,13 @@ from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
 from .paths import AttrPath, is_urn, parse_attr_path
 from .schema import (
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType, timestamp,
+    ENTERPRISE_USER_SCHEMA,
+    GROUP_SCHEMA,
+    LIST_RESPONSE_URN,
+    SEARCH_REQUEST_URN,
+    Attribute,
+    ResourceType,
+    timestamp,
 )
 from .unknown import AS_SENT, as_sent, is_unknown_extension, kept_value, resolve_as_sent, schema_key
 

@@ -7,9 +7,10 @@ organization explicitly: nothing here can see another organization's rows.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -108,30 +109,37 @@ def resource_search(
 def resource_read(
     organization_id: int, resource_type: ResourceType, scim_id: str, *, base_url: str, expand: Expand
 ) -> dict:
-    model = query.MODELS[resource_type.name]
-    row = db.session.execute(
-        select(*read_columns(model, db.engine.dialect.name, expand)).where(_identified(model, organization_id, scim_id))
-    ).first()
+    _check_id(resource_type, scim_id)
+    statement = _read_statement(resource_type.name, db.engine.dialect.name, expand)
+    row = db.session.execute(statement, {"organization_id": organization_id, "scim_id": scim_id}).first()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
     return serialize([row], resource_type, base_url, expand)[0]
 
 
+def _check_id(resource_type: ResourceType, scim_id: str) -> None:
+    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
+        raise NotFound(f"{resource_type.name} {scim_id!r} not found")
+
+
+@functools.cache
+def _read_statement(type_name: str, dialect: str, expand: Expand):
+    """GET of one resource, built once: it is the hottest read there is."""
+    model = query.MODELS[type_name]
+    return select(*read_columns(model, dialect, expand)).where(
+        model.organization_id == bindparam("organization_id"), model.id == bindparam("scim_id"))
+
+
 def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, lock: bool = False) -> Row:
     model = query.MODELS[resource_type.name]
-    statement = select(model).where(_identified(model, organization_id, scim_id))
+    _check_id(resource_type, scim_id)
+    statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
         statement = statement.with_for_update().execution_options(populate_existing=True)
     row = db.session.execute(statement).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
     return row
-
-
-def _identified(model: type[Row], organization_id: int, scim_id: str):
-    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
-        raise NotFound(f"{model.__name__} {scim_id!r} not found")
-    return (model.organization_id == organization_id) & (model.id == scim_id)
 
 
 # -- writes ----------------------------------------------------------------------------------
