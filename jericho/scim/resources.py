@@ -7,7 +7,6 @@ top level under their canonical names, each extension's attributes in an object 
 `schemas` listing the core URN plus the extensions present."""
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -347,10 +346,17 @@ def select_served_attributes(resource: dict, resource_type: ResourceType, *, att
     return select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
 
 
-@functools.cache
+# Per resource type name: hashing a ResourceType would hash its whole schema on every call.
+_RETURNED_ON_REQUEST: dict[str, bool] = {}
+
+
 def _returned_on_request(resource_type: ResourceType) -> bool:
-    schemas = (resource_type.schema, *resource_type.extensions)
-    return any(attribute.returned == "request" for schema in schemas for attribute in schema.attributes)
+    known = _RETURNED_ON_REQUEST.get(resource_type.name)
+    if known is None:
+        schemas = (resource_type.schema, *resource_type.extensions)
+        known = _RETURNED_ON_REQUEST[resource_type.name] = any(
+            attribute.returned == "request" for schema in schemas for attribute in schema.attributes)
+    return known
 
 
 def list_response(resources: list[dict], *, total: int, start_index: int) -> dict:

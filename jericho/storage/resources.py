@@ -111,7 +111,8 @@ def resource_read(
 ) -> dict:
     _check_id(resource_type, scim_id)
     statement = _read_statement(resource_type.name, db.engine.dialect.name, expand)
-    row = db.session.execute(statement, {"organization_id": organization_id, "scim_id": scim_id}).first()
+    # Core, on the session's connection: plain rows need none of the ORM's result handling.
+    row = db.session.connection().execute(statement, {"organization_id": organization_id, "scim_id": scim_id}).first()
     if row is None:
         raise NotFound(f"{resource_type.name} {scim_id} not found")
     return serialize([row], resource_type, base_url, expand)[0]
