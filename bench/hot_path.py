@@ -96,7 +96,7 @@ PARTS = (
     ("the view", (("jericho/api/views.py", "read"),)),
     ("  storage read: one statement, the token's check riding in its transaction",
      (("jericho/storage/resources.py", "resource_read"),)),
-    ("    SQLAlchemy: the transaction, both statements, their rows", (("sqlalchemy/orm/session.py", "execute"), ("sqlalchemy/orm/session.py", "connection"))),
+    ("    SQLAlchemy Core execute, both statements", (("sqlalchemy/engine/base.py", "execute"),)),
     ("    of which the database driver", (("~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
                                           ("psycopg/cursor.py", "execute"))),
     ("    rows to the SCIM resource (serialize)", (("jericho/storage/serialize.py", "serialize"),)),
