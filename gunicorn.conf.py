@@ -8,7 +8,14 @@ from jericho.webhooks.delivery import start_worker
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
-# Requests are short and mostly wait on the database: two workers per core, at least two.
+# Sync workers, two per core (at least two). A SCIM request is mostly Python, not waiting: the
+# database driver is under a tenth of it (bench/RESULTS.md, "Where a request's time goes"), so the
+# threads of a gthread worker share one interpreter lock and add nothing a second process does
+# not, while a sync worker's slow request holds up only itself. `python -m bench.workers` compares
+# sync 2, 3 and 4 and gthread 2x4 on this 2-core machine: under other work (load 7-10) none was
+# ahead of the others beyond the noise, and two per core keeps a worker busy while another waits
+# on SQLite's one writer or PostgreSQL's round trips.
+worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2)))
 timeout = 60
 graceful_timeout = 30

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from sqlalchemy import bindparam, select
 
 from ..errors import SCIM_CONTENT_TYPE
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..scim import discovery, entra, okta
 from ..scim.errors import (
     InvalidFilter,
@@ -23,22 +22,18 @@ from ..scim.errors import (
     NotFound,
     NotSupported,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
 )
 from ..scim.filter import Comparison, Expr, parse_filter, resolve_filter
 from ..scim.filter_cost import check_filter_cost
 from ..scim.patch import parse_patch_request
 from ..scim.paths import AttrPath, parse_attr_list, parse_attr_path
-from ..scim.resources import list_response, parse_search_request, select_attributes
+from ..scim.resources import list_response, parse_search_request, select_served_attributes
 from ..scim.schema import GROUP, USER, ResourceType
-from ..security import hash_token
-from ..storage import accounts
 from ..storage import resources as storage
 from ..storage.filters import indexed_attributes
-from ..storage.models import OKTA, ScimToken, utcnow
+from ..storage.versions import version_matches
 from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
-from . import rate_limits
 from .provisioning_log import note, note_change
 
 bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
@@ -52,46 +47,6 @@ MAX_START_INDEX = 2**31
 def init_app(app: Flask) -> None:
     csrf.exempt(bp)  # bearer-token API, no cookies
     app.register_blueprint(bp)
-    app.before_request(authenticate)
-
-
-
-# -- authentication --------------------------------------------------------------------------
-
-
-_TOKEN_BY_HASH = select(ScimToken).where(ScimToken.secret_hash == bindparam("secret_hash"))  # built once
-
-
-def authenticate() -> None:
-    """`Authorization: Bearer <token>` names the organization (RFC 6750). Runs before routing
-    errors are raised, so an unknown path with a valid token is logged for its organization."""
-    if not is_scim_request():
-        return
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        _refuse("missing bearer token")  # the log's wording (app contract)
-    token = db.session.execute(_TOKEN_BY_HASH, {"secret_hash": hash_token(secret.strip())}).scalar_one_or_none()
-    if token is None:
-        _refuse("unknown token")
-    g.organization_id, g.token_id = token.organization_id, token.id
-    if not token.is_active:
-        _refuse("revoked token")
-    now = utcnow()
-    last_used_at = token.last_used_at  # read before the limiter's commit expires `token`: no reload
-    rate_limits.limit_token(token.id, now=now)
-    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
-    if last_used_at is None or (now - last_used_at).total_seconds() >= resolution:
-        accounts.token_touch(token_id=token.id, now=now, resolution_seconds=resolution)
-        # Okta names itself (scim/okta.py); Entra sends no User-Agent. Checked with the token's
-        # last use, so a busy sync costs no extra write.
-        if okta.is_okta(request.headers.get("User-Agent")):
-            accounts.organization_provider_seen(organization_id=g.organization_id, provider=OKTA)
-
-
-def _refuse(detail: str) -> NoReturn:
-    """401, or 429 once this client address has failed too often (rate_limits)."""
-    rate_limits.limit_failed_authentication(request.remote_addr, now=utcnow())
-    raise Unauthorized(detail)
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -159,9 +114,9 @@ def read(collection: str, scim_id: str):
     resource = storage.resource_read(
         g.organization_id, resource_type, scim_id, base_url=tenant_url(), expand=_expand(attributes, excluded)
     )
-    if storage.version_matches(resource["meta"]["version"], request.headers.get("If-None-Match")):
+    if version_matches(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return _no_content(304, ETag=resource["meta"]["version"])
-    selected = select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
+    selected = select_served_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, resource)
 
 
@@ -196,7 +151,7 @@ def patch(collection: str, scim_id: str):
     note_change(written.change)
     if written.resource is None:
         return _no_content()
-    selected = select_attributes(written.resource, resource_type, attributes=attributes, excluded=excluded)
+    selected = select_served_attributes(written.resource, resource_type, attributes=attributes, excluded=excluded)
     return _resource_response(selected, written.resource)
 
 
@@ -296,7 +251,7 @@ def _search(
             replace(search, filter=type_filter, start_index=max(offset - total, 0) + 1, count=remaining),
             base_url=tenant_url(), expand=expand,
         )
-        resources += [select_attributes(r, resource_type, attributes=attributes, excluded=excluded)
+        resources += [select_served_attributes(r, resource_type, attributes=attributes, excluded=excluded)
                       for r in page.resources]
         remaining -= len(page.resources)
         total += page.total

@@ -15,7 +15,13 @@ from . import entra
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
 from .paths import AttrPath, is_urn, parse_attr_path
 from .schema import (
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_URN, SEARCH_REQUEST_URN, Attribute, ResourceType, timestamp,
+    ENTERPRISE_USER_SCHEMA,
+    GROUP_SCHEMA,
+    LIST_RESPONSE_URN,
+    SEARCH_REQUEST_URN,
+    Attribute,
+    ResourceType,
+    timestamp,
 )
 from .unknown import AS_SENT, as_sent, is_unknown_extension, kept_value, resolve_as_sent, schema_key
 
@@ -328,6 +334,29 @@ def select_attributes(resource: dict, resource_type: ResourceType, *, attributes
             container = result if urn == core else result.setdefault(urn, {})
             container[attribute.name] = projected
     return result
+
+
+def select_served_attributes(resource: dict, resource_type: ResourceType, *, attributes: list[AttrPath],
+                             excluded: list[AttrPath]) -> dict:
+    """select_attributes of a resource served from a stored document, which holds no attribute
+    returned "never" (is_stored). With no selection, and no attribute returned only on request,
+    such a resource is its own default set: it is returned as it is, not copied."""
+    if not attributes and not excluded and not _returned_on_request(resource_type):
+        return resource
+    return select_attributes(resource, resource_type, attributes=attributes, excluded=excluded)
+
+
+# Per resource type name: hashing a ResourceType would hash its whole schema on every call.
+_RETURNED_ON_REQUEST: dict[str, bool] = {}
+
+
+def _returned_on_request(resource_type: ResourceType) -> bool:
+    known = _RETURNED_ON_REQUEST.get(resource_type.name)
+    if known is None:
+        schemas = (resource_type.schema, *resource_type.extensions)
+        known = _RETURNED_ON_REQUEST[resource_type.name] = any(
+            attribute.returned == "request" for schema in schemas for attribute in schema.attributes)
+    return known
 
 
 def list_response(resources: list[dict], *, total: int, start_index: int) -> dict:

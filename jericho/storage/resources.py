@@ -7,14 +7,15 @@ organization explicitly: nothing here can see another organization's rows.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..scim.document import manager_id
-from ..scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
+from ..scim.errors import InvalidValue, NotFound, TooMany, Uniqueness
 from ..scim.filter import Expr
 from ..scim.patch import MemberChange, PatchOperation, apply_patch
 from ..scim.paths import AttrPath
@@ -26,7 +27,8 @@ from .counts import directory_counts_add
 from .database import writes
 from .members import members_add, members_remove, members_remove_all
 from .models import Group, User, UserEmail, utcnow
-from .serialize import Expand, resource_type_of, serialize
+from .serialize import Expand, read_columns, resource_type_of, serialize
+from .versions import check_version
 
 Row = User | Group
 
@@ -88,13 +90,13 @@ def resource_search(
     condition = (model.organization_id == organization_id) & query.where_clause(
         search.filter, resource_type, dialect
     )
-    rows = list(db.session.execute(
-        select(model)
+    rows = db.session.execute(
+        select(*read_columns(model, dialect, expand))
         .where(condition)
         .order_by(*query.order_by(search.sort_by, search.descending, resource_type, dialect))
         .offset(search.start_index - 1)
         .limit(search.count)
-    ).scalars()) if search.count > 0 else []
+    ).all() if search.count > 0 else []
     # RFC 7644 §3.4.2.4: totalResults counts every match, not just this page. A page that is not
     # full and does not start past the end already tells it, so Entra's lookups cost one query.
     if len(rows) < search.count and (rows or search.start_index == 1):
@@ -107,14 +109,31 @@ def resource_search(
 def resource_read(
     organization_id: int, resource_type: ResourceType, scim_id: str, *, base_url: str, expand: Expand
 ) -> dict:
-    row = _get(organization_id, resource_type, scim_id)
+    _check_id(resource_type, scim_id)
+    statement = _read_statement(resource_type.name, db.engine.dialect.name, expand)
+    # Core, on the session's connection: plain rows need none of the ORM's result handling.
+    row = db.session.connection().execute(statement, {"organization_id": organization_id, "scim_id": scim_id}).first()
+    if row is None:
+        raise NotFound(f"{resource_type.name} {scim_id} not found")
     return serialize([row], resource_type, base_url, expand)[0]
+
+
+def _check_id(resource_type: ResourceType, scim_id: str) -> None:
+    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
+        raise NotFound(f"{resource_type.name} {scim_id!r} not found")
+
+
+@functools.cache
+def _read_statement(type_name: str, dialect: str, expand: Expand):
+    """GET of one resource, built once: it is the hottest read there is."""
+    model = query.MODELS[type_name]
+    return select(*read_columns(model, dialect, expand)).where(
+        model.organization_id == bindparam("organization_id"), model.id == bindparam("scim_id"))
 
 
 def _get(organization_id: int, resource_type: ResourceType, scim_id: str, *, lock: bool = False) -> Row:
     model = query.MODELS[resource_type.name]
-    if "\x00" in scim_id:  # matches no id, and PostgreSQL refuses NUL in a query parameter
-        raise NotFound(f"{resource_type.name} {scim_id!r} not found")
+    _check_id(resource_type, scim_id)
     statement = select(model).where(model.organization_id == organization_id, model.id == scim_id)
     if lock:  # concurrent writers of one resource queue here (PostgreSQL; SQLite has one writer)
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -231,31 +250,6 @@ def resource_delete(
     directory_counts_add(organization_id=organization_id, change=removed)
     events.append(organization_id, described)
     return change
-
-
-# -- versions (RFC 7644 §3.14) ---------------------------------------------------------------
-
-
-def check_version(version: int, if_match: str | None) -> None:
-    if if_match is None or if_match.strip() == "*":
-        return
-    if version not in _versions(if_match):
-        raise PreconditionFailed(f'the resource has changed; its current version is W/"{version}"')
-
-
-def version_matches(etag: str, if_none_match: str | None) -> bool:
-    """Whether `If-None-Match` names the resource's ETag (`meta.version`)."""
-    return bool(if_none_match) and (if_none_match.strip() == "*" or bool(_versions(etag) & _versions(if_none_match)))
-
-
-def _versions(header: str) -> set[int]:
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        # ASCII digits only, and few enough for int(): headers are client input.
-        if tag.isascii() and tag.isdigit() and len(tag) <= 18:
-            versions.add(int(tag))
-    return versions
 
 
 # -- documents and columns -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from jericho.scim.resources import (
     normalize,
     parse_search_request,
     select_attributes,
+    select_served_attributes,
     to_resource,
 )
 from jericho.scim.schema import (
@@ -288,6 +289,18 @@ def select(resource, attributes=None, excluded=None, resource_type=USER):
 
 def test_no_selection_returns_the_default_set():
     assert select(ava_resource()) == ava_resource()
+
+
+@pytest.mark.parametrize("resource_type, sample_name", [(USER, "entra_create_user.json"),
+                                                        (GROUP, "entra_create_group.json")])
+def test_a_served_resource_with_no_selection_is_answered_as_built(resource_type, sample_name):
+    resource = to_resource(normalize(sample(sample_name), resource_type), id="2819c223", resource_type=resource_type,
+                           created=CREATED, last_modified=CREATED, version=1, location="x")
+    served = select_served_attributes(resource, resource_type, attributes=[], excluded=[])
+    assert served is resource
+    assert served == select_attributes(resource, resource_type, attributes=[], excluded=[])
+    assert select_served_attributes(resource, resource_type, attributes=[], excluded=parse_attr_list("id,meta")) \
+        == select_attributes(resource, resource_type, attributes=[], excluded=parse_attr_list("id,meta"))
 
 
 def test_entra_reference_check_attributes_id():

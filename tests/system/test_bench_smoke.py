@@ -13,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 REQUIRED_FIGURES = (
     "create_rps",
-    "create_ratio_to_floor",
+    "create_ratio_to_framework",
     "filter_p95_ms",
-    "filter_p95_ratio_to_floor",
+    "filter_p95_ratio_to_framework",
+    "get_user_p50_ratio_to_framework",
+    "get_user_reads_per_request",
+    "filter_reads_per_request",
+    "post_transactions_per_request",
     "patch_add_100_small_ms",
     "patch_add_100_large_ms",
     "patch_add_flatness",

@@ -1,0 +1,95 @@
+"""Whether a SCIM bearer token still works, checked inside the transaction a request opens anyway.
+
+A server process remembers which organization a token belongs to (api/authentication.py), so a
+request need not look its token up before its work. What it may not skip is the check that the
+token is still active: a revocation must stop a token at once, on every process. So the request
+leaves the check pending (`check_in_first_transaction`), and the first transaction it begins, read
+or write, runs it as its first statement, before anything is read or written. A revoked token
+raises TokenRefused there, the write rolls back whole, and nothing is answered but 401. Only a
+request that touches no table (discovery) runs the check on its own (`check_now`).
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import bindparam, event, select
+
+from ..extensions import db
+from .models import ScimToken
+
+
+class TokenRefused(Exception):
+    """The token a request was let in with is revoked, or gone, as of its first transaction."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # the provisioning log's wording: "revoked token", "unknown token"
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    organization_id: int
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+# Built once: one of them runs on every request under /scim_v2.
+_BY_HASH = select(
+    ScimToken.id, ScimToken.organization_id, ScimToken.revoked_at, ScimToken.last_used_at
+).where(ScimToken.secret_hash == bindparam("secret_hash"))
+_REVOKED_AT = select(ScimToken.id, ScimToken.revoked_at).where(ScimToken.id == bindparam("token_id"))
+
+_pending: ContextVar[int | None] = ContextVar("token_check_pending", default=None)
+
+
+def init_app(app: Flask) -> None:
+    if not event.contains(db.session, "after_begin", _check_pending):  # one listener for every app
+        event.listen(db.session, "after_begin", _check_pending)
+
+
+def token_by_hash(secret_hash: str) -> TokenRow | None:
+    row = db.session.execute(_BY_HASH, {"secret_hash": secret_hash}).first()
+    return TokenRow(*row) if row is not None else None
+
+
+def check_in_first_transaction(token_id: int) -> None:
+    """Check the token as the first statement of this context's next transaction."""
+    _pending.set(token_id)
+
+
+def check_pending() -> bool:
+    return _pending.get() is not None
+
+
+def clear_pending() -> None:
+    _pending.set(None)
+
+
+def check_now() -> None:
+    """Run the pending check, if any, in a transaction of its own; TokenRefused when it fails."""
+    token_id = _pending.get()
+    if token_id is not None:
+        _pending.set(None)
+        try:
+            _check(db.session.connection(), token_id)
+        finally:
+            db.session.rollback()  # a read: ends the transaction it opened
+
+
+def _check_pending(session, transaction, connection) -> None:
+    token_id = _pending.get()
+    if token_id is not None:
+        _pending.set(None)  # before the query, which must not check itself
+        _check(connection, token_id)
+
+
+def _check(connection, token_id: int) -> None:
+    row = connection.execute(_REVOKED_AT, {"token_id": token_id}).first()
+    if row is None:
+        raise TokenRefused("unknown token")
+    if row.revoked_at is not None:
+        raise TokenRefused("revoked token")
