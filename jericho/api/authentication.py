@@ -84,7 +84,7 @@ def authenticate() -> None:
     known_tokens: KnownTokens = current_app.extensions[EXTENSION]
     token = known_tokens.get(secret_hash)
     if token is not None:
-        token_checks.check_in_first_transaction(token.id)
+        token_checks.check_in_first_transaction(token.id, secret_hash)
     else:
         row = token_checks.token_by_hash(secret_hash)
         if row is None:

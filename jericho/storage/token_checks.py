@@ -41,9 +41,19 @@ class TokenRow:
 _BY_HASH = select(
     ScimToken.id, ScimToken.organization_id, ScimToken.revoked_at, ScimToken.last_used_at
 ).where(ScimToken.secret_hash == bindparam("secret_hash"))
-_REVOKED_AT = select(ScimToken.id, ScimToken.revoked_at).where(ScimToken.id == bindparam("token_id"))
+# By id and hash: a token deleted and its id given to another token (SQLite reuses the largest id)
+# must not pass for the one remembered.
+_REVOKED_AT = select(ScimToken.id, ScimToken.revoked_at).where(
+    ScimToken.id == bindparam("token_id"), ScimToken.secret_hash == bindparam("secret_hash"))
 
-_pending: ContextVar[int | None] = ContextVar("token_check_pending", default=None)
+
+@dataclass(frozen=True)
+class PendingCheck:
+    token_id: int
+    secret_hash: str
+
+
+_pending: ContextVar[PendingCheck | None] = ContextVar("token_check_pending", default=None)
 
 
 def init_app(app: Flask) -> None:
@@ -56,9 +66,9 @@ def token_by_hash(secret_hash: str) -> TokenRow | None:
     return TokenRow(*row) if row is not None else None
 
 
-def check_in_first_transaction(token_id: int) -> None:
+def check_in_first_transaction(token_id: int, secret_hash: str) -> None:
     """Check the token as the first statement of this context's next transaction."""
-    _pending.set(token_id)
+    _pending.set(PendingCheck(token_id, secret_hash))
 
 
 def check_pending() -> bool:
@@ -71,24 +81,24 @@ def clear_pending() -> None:
 
 def check_now() -> None:
     """Run the pending check, if any, in a transaction of its own; TokenRefused when it fails."""
-    token_id = _pending.get()
-    if token_id is not None:
+    pending = _pending.get()
+    if pending is not None:
         _pending.set(None)
         try:
-            _check(db.session.connection(), token_id)
+            _check(db.session.connection(), pending)
         finally:
             db.session.rollback()  # a read: ends the transaction it opened
 
 
 def _check_pending(session, transaction, connection) -> None:
-    token_id = _pending.get()
-    if token_id is not None:
+    pending = _pending.get()
+    if pending is not None:
         _pending.set(None)  # before the query, which must not check itself
-        _check(connection, token_id)
+        _check(connection, pending)
 
 
-def _check(connection, token_id: int) -> None:
-    row = connection.execute(_REVOKED_AT, {"token_id": token_id}).first()
+def _check(connection, pending: PendingCheck) -> None:
+    row = connection.execute(_REVOKED_AT, vars(pending)).first()
     if row is None:
         raise TokenRefused("unknown token")
     if row.revoked_at is not None:

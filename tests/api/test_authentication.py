@@ -9,7 +9,7 @@ from sqlalchemy import event
 from jericho.api import provisioning_log
 from jericho.extensions import db
 from jericho.storage import accounts
-from jericho.storage.models import Organization, User
+from jericho.storage.models import Organization, ScimToken, User
 
 from conftest import ScimClient, make_app
 
@@ -79,6 +79,17 @@ def test_a_token_deleted_with_its_organization_is_unknown_at_once(app, scim):
     scim.get("/Users")
     with app.app_context():
         db.session.execute(db.delete(Organization))
+        db.session.commit()
+    assert scim.get("/Users").get_json()["detail"] == "unknown token"
+
+
+def test_a_remembered_token_whose_id_now_names_another_token_is_unknown(app, scim):
+    """SQLite gives a new row the largest id plus one, so a deleted token's id can come back as
+    another token's: the check matches the remembered token's hash too, not just its id."""
+    scim.get("/Users")
+    with app.app_context():
+        token = db.session.execute(db.select(ScimToken)).scalar_one()
+        token.secret_hash = "0" * 64  # the same id, another token
         db.session.commit()
     assert scim.get("/Users").get_json()["detail"] == "unknown token"
 
