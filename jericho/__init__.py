@@ -1,4 +1,4 @@
-"""Jericho SCIM: receives users and groups from Microsoft Entra ID over SCIM 2.0."""
+"""Jericho SCIM: receives users and groups from Microsoft Entra ID or Okta over SCIM 2.0."""
 from __future__ import annotations
 
 import logging

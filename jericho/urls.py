@@ -1,5 +1,5 @@
 """Where the app is reached: the SCIM and read-API base paths, whether a request is for one of
-them, and the Tenant URL an admin pastes into Entra."""
+them, and the Tenant URL an admin pastes into Entra or Okta."""
 from __future__ import annotations
 
 from flask import current_app, request
@@ -17,6 +17,6 @@ def is_api_request() -> bool:
 
 
 def tenant_url() -> str:
-    """The Tenant URL an admin pastes into Entra, and the base of every meta.location."""
+    """The Tenant URL an admin pastes into Entra or Okta, and the base of every meta.location."""
     base = current_app.config.get("PUBLIC_URL") or request.url_root.rstrip("/")
     return base + SCIM_PREFIX

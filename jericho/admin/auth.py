@@ -99,7 +99,7 @@ def setup():
     page = sign_in_or_page(form, "auth/setup.html", complete_setup)
     if page is not None:
         return page
-    flash("Your organization and admin account are ready. Now connect Entra.", "success")
+    flash("Your organization and admin account are ready. Now connect your identity provider.", "success")
     return redirect(url_for("wizard.index"))
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    EmailField, IntegerField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -102,7 +109,6 @@ class TokenForm(Form):
         validators=[Optional(), Length(max=200)],
         filters=[strip],
         description="A note to tell tokens apart, e.g. “production”.",
-        default="Entra",
     )
     submit = SubmitField("Generate token")
 

@@ -1,10 +1,11 @@
-"""The tokens page: every SCIM token of the organization, which one Entra uses, creating one for
-a rotation, revoking one, and the admin audit log."""
+"""The tokens page: every SCIM token of the organization, which one its identity provider uses,
+creating one for a rotation, revoking one, and the admin audit log."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..providers import Provider, provider_of
 from ..storage import tokens as token_admin
 from ..storage.accounts import tokens_of
 from ..storage.audit import audit_events_of
@@ -21,9 +22,19 @@ def require_admin() -> None:
     """Every page here is for a signed-in admin."""
 
 
+def identity_provider() -> Provider:
+    return provider_of(current_user.organization.identity_provider)
+
+
+@bp.context_processor
+def provider_words() -> dict:
+    """The organization's provider: the pages name it and its token field."""
+    return {"provider": identity_provider()}
+
+
 @bp.route("", methods=["GET", "POST"])
 def index():
-    form = TokenForm()
+    form = TokenForm(label=identity_provider().short_name)
     if form.validate_on_submit():
         keep_for_next_view(*token_admin.token_issue(
             admin_id=current_user.id,

@@ -179,7 +179,7 @@ class EventWriter:
                     _insert(batch)
                 finally:
                     db.session.remove()
-        except Exception:  # the log must never cost Entra its answer
+        except Exception:  # the log must never cost the provider its answer
             log.exception("could not record %d provisioning events", len(batch))
 
 

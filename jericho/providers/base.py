@@ -196,6 +196,14 @@ class Provider:
     deletion_undo: str  # how someone deleted here comes back
     attempt_log: str  # where the provider shows its own side of a request
     checking: str  # the quickest way to see, in the provider's console, what happened to someone
+    # Groups and managers, on the user and group pages.
+    members_sent: str  # which members of a group the provider sends, and which it leaves out
+    members_check: str  # where to compare a group's members; "{group}" stands for its name
+    memberships_shown: str  # what the groups listed on a user's page are
+    manager_missing: str  # why a manager sent is no user here
+    # The tokens page.
+    token_field: str  # where the admin pastes a token, "Secret Token"
+    token_paste: str  # how to put a new token in use, step by step
     sync: SyncHabits
     causes: Mapping[str, CauseWords]  # by the keys of storage/cause_rules.py
     # "Why isn't this person here?": the reasons and their usual order; None keeps the status pages'
@@ -212,6 +220,9 @@ class Provider:
 
     def template(self, number: int) -> str:
         return self.step_template.format(number=number)
+
+    def members_where(self, group_name: str) -> str:
+        return self.members_check.format(group=group_name)
 
 
 def refusal_words(event: ProvisioningEvent, now: datetime, zone: tzinfo, *, who: str, test: str) -> str:

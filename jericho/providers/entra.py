@@ -60,10 +60,11 @@ SYNC = SyncHabits(
     first_sync_earlier="The first sync finished earlier; later cycles send only what changes in Entra.",
 )
 
-TOKEN_FIX = (
-    "Create a token on the Tokens page. In Entra, open the app's Provisioning page, paste it into "
-    "Secret Token under Admin Credentials, click Test Connection, then Save."
+TOKEN_PASTE = (
+    "In Entra, open the app's Provisioning page, paste it into Secret Token under Admin Credentials, "
+    "click Test Connection, then Save."
 )
+TOKEN_FIX = f"Create a token on the Tokens page. {TOKEN_PASTE}"
 CAUSES = {**common_causes("Entra"), **{key: CauseWords(title, fix) for key, title, fix in (
     ("unknown_token", "Entra sends a token this server does not know", TOKEN_FIX),
     ("revoked_token", "Entra still sends a revoked token", TOKEN_FIX),
@@ -221,6 +222,16 @@ ENTRA = Provider(
     checking=(
         "In Entra, open the app's Provision on demand, pick the person and click Provision. Entra "
         "shows whether they are in scope, what it would send, and what this server answered."),
+    # Entra provisions direct members only (ENTRA.md), and a manager by the id this server gave them.
+    members_sent=(
+        "Entra sends only the direct members of a group: people who are members through a group "
+        "nested inside it do not arrive. Members that are not assigned to the app, or fall outside a "
+        "scoping filter, are left out too."),
+    members_check="Check in the Entra admin center > Groups > {group} > Members, and in the app's Provisioning logs.",
+    memberships_shown="Direct memberships, as Entra sends them.",
+    manager_missing="Entra sends a manager only once they are provisioned too",
+    token_field="Secret Token",
+    token_paste=TOKEN_PASTE,
     sync=SYNC,
     causes=CAUSES,
 )

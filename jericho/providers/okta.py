@@ -54,8 +54,8 @@ SYNC = SyncHabits(
     silence=(
         "Okta sends a change as soon as it happens and nothing while nothing changes, so a quiet "
         "time is normal. If someone changed in Okta and did not arrive, check the app's Assignments "
-        f"and {TASKS}, where a failed push waits to be retried."),
-    retries=f"Okta lists each failed push in {TASKS}, where it can be retried.",
+        f"and {TASKS}, where a failed task waits to be retried."),
+    retries=f"Okta lists each failed task in {TASKS}, where it can be retried.",
     first_sync_partial=(
         "Only one user or group has arrived so far: Okta sends people as soon as they are assigned "
         "to the app (Assignments) with Create Users on, and groups once they are pushed."),
@@ -65,11 +65,11 @@ SYNC = SyncHabits(
     first_sync_earlier="The first people arrived earlier; Okta now sends each change as it happens.",
 )
 
-TOKEN_FIX = (
-    "Create a token on the Tokens page. In Okta, open the app's Provisioning > Integration, click "
-    "Edit, paste it as the Authorization token (HTTP Header), click Test Connector Configuration, then "
-    "Save."
+TOKEN_PASTE = (
+    "In Okta, open the app's Provisioning > Integration, click Edit, paste it as the Authorization "
+    "token (HTTP Header), click Test Connector Configuration, then Save."
 )
+TOKEN_FIX = f"Create a token on the Tokens page. {TOKEN_PASTE}"
 CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title, fix in (
     ("unknown_token", "Okta sends a token this server does not know", TOKEN_FIX),
     ("revoked_token", "Okta still sends a revoked token", TOKEN_FIX),
@@ -78,13 +78,13 @@ CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title
         "so these come from something else. If they come from Okta, check Provisioning > "
         "Integration: HTTP Header, with the token.")),
     ("user_conflict", "A user with the same userName is already here", (
-        "Two people in Okta have the same application username, or someone deleted here was "
-        "assigned again. Find the user here by that userName; in Okta, compare both people on the "
-        "app's Assignments and the username format (Sign On > Settings), then retry the push in "
-        f"{TASKS}.")),
+        "Okta looks a person up by userName before creating them, so this usually comes from an "
+        "update: someone's application username changed in Okta to one another user here already "
+        "has. Find the user here by that userName; in Okta, compare both people on the app's "
+        f"Assignments and the username format (Sign On > Settings), then retry the task in {TASKS}.")),
     ("group_conflict", "A group with the same name is already here", (
         "Push Groups needs unique group names here (displayName). Rename one of the groups in Okta, "
-        "or on the app's Push Groups tab link the pushed group to the one already here.")),
+        "then push it again from the app's Push Groups tab.")),
     ("missing_member", "A group member has not been provisioned here", (
         "Okta adds members by the id this server gave the user; that user is missing here (not "
         "assigned to the app, or deleted here). Assign the person to the app (Assignments), then "
@@ -101,7 +101,7 @@ CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title
         "followed by /scim_v2 and nothing else: copy it from the setup guide.")),
     ("changed_meanwhile", "The object changed in between", (
         f"Another request changed it first (If-Match). Nothing to do unless it persists: then retry "
-        f"the push in {TASKS}.")),
+        f"the task in {TASKS}.")),
     ("too_large", "A request too large", (
         "Too many members or too large a body in one request. Push the group again from the Push "
         "Groups tab; if it persists, tell the server operator.")),
@@ -109,7 +109,7 @@ CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title
         "The error detail names the attribute. Check its mapping in Okta (Provisioning > To App > "
         "Attribute Mappings): a source without a value, or an attribute this server does not know.")),
     ("server_error", "An error in this server", (
-        f"The server's log has the details. Okta lists the failed push in {TASKS}, where it can be "
+        f"The server's log has the details. Okta lists the failed task in {TASKS}, where it can be "
         "retried once the server is fixed.")),
 )}}
 
@@ -226,8 +226,22 @@ OKTA = Provider(
     deletion_undo="If they should be here, remove their assignment in Okta and assign them again.",
     attempt_log="Okta's System Log (Reports > System Log) shows the same attempt and its outcome.",
     checking=(
-        "In Okta, open the app's Assignments and find the person: a push that failed shows an "
-        "error there and under Dashboard > Tasks, and Reports > System Log says why."),
+        "In Okta, open the app's Assignments and find the person. A push that failed is listed under "
+        "Dashboard > Tasks with the answer this server gave, and Reports > System Log has the details."),
+    # Group Push sends the members who are assigned to the app and active in Okta; a manager is the
+    # value its attribute mapping gives, not this server's id of them.
+    members_sent=(
+        "Okta pushes only the members of a group who are assigned to the app and active in Okta: "
+        "the group's other people do not arrive."),
+    members_check=(
+        "Check in the Okta Admin Console > Directory > Groups > {group} > People, and the app's Push "
+        "Groups tab."),
+    memberships_shown="Memberships of the groups Okta pushes.",
+    manager_missing=(
+        "Okta sends the manager value its attribute mapping gives, which is often not this server's "
+        "id of them"),
+    token_field="Authorization",
+    token_paste=TOKEN_PASTE,
     reasons={reason.key: reason for reason in (
         Reason(
             "not_assigned", "Not assigned to the app",
@@ -238,12 +252,13 @@ OKTA = Provider(
         Reason(
             "create_users_off", "Create Users is off",
             "Okta creates people here only while Create Users is enabled on the app's To App "
-            "settings; without it, an assignment sends nothing.",
+            "settings; without it, Okta only looks the person up and lists a task (“Matching user "
+            "not found”).",
             f"{APP} > Provisioning > To App: Create Users."),
         Reason(
             "push_failed", "Okta's push failed",
-            "When this server refuses a user, Okta records the error on the assignment and lists "
-            "it as a task, where it can be retried.",
+            "When this server refuses a user, Okta lists the error as a task, where it can be "
+            "retried.",
             "Okta Admin Console > Dashboard > Tasks, and Reports > System Log: search the person."),
         Reason(
             "other_name", "Here under another userName",

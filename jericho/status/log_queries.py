@@ -227,9 +227,9 @@ def unknown_tokens_shown() -> bool:
 def unknown_token_requests(*, limit: int) -> list[ProvisioningEvent] | None:
     """The latest requests refused for a bearer token that matched none, with the address they
     came from; None unless there is only one organization. They belong to no organization: on a
-    single-organization install they are likely its Entra with a mistyped Secret Token, and
+    single-organization install they are likely its identity provider with a mistyped token, and
     nobody else's to see; with several, no admin may see them. Requests without any token are
-    never shown: they do not come from Entra."""
+    never shown: they do not come from the provider."""
     if not unknown_tokens_shown():
         return None
     return list(db.session.execute(

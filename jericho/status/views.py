@@ -1,4 +1,4 @@
-"""Sync status: what Entra sent and whether provisioning is healthy — the dashboard, users and
+"""Sync status: what the identity provider sent and whether provisioning is healthy — the dashboard, users and
 groups as received, the provisioning log, "why isn't this person here?", and CSV exports.
 
 Views read the query string (filters.py), ask the query modules, and render; a query that finds

@@ -1,4 +1,4 @@
-"""SCIM tokens as admins manage them on the web: issue, revoke, and which one Entra is using.
+"""SCIM tokens as admins manage them on the web: issue, revoke, and which one the identity provider is using.
 Every change is written to the audit log, as done by the admin, in the same transaction."""
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def token_of(organization_id: int, prefix: str) -> ScimToken | None:
 
 
 def token_in_use(organization_id: int) -> tuple[ScimToken, ProvisioningEvent] | None:
-    """The token of Entra's latest request, revoked or not, and that request."""
+    """The token of the identity provider's latest request, revoked or not, and that request."""
     row = db.session.execute(
         db.select(ScimToken, ProvisioningEvent)
         .join(ProvisioningEvent, ProvisioningEvent.token_id == ScimToken.id)

@@ -2,6 +2,7 @@
 takes effect at once, the admin audit log, and one organization never touching another's."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -171,3 +172,24 @@ def test_the_audit_log_shows_this_organizations_sign_ins_and_token_changes(app, 
     ]
     assert rows[2][2] == "203.0.113.5"
     assert "fabrikam" not in audit.lower()
+
+
+@pytest.mark.parametrize("provider, field, paste", [
+    ("Entra", "Secret Token", "In Entra, open the app's Provisioning page, paste it into Secret Token"),
+    ("Okta", "Authorization", "In Okta, open the app's Provisioning > Integration, click Edit, paste it as the "
+                              "Authorization token"),
+])
+def test_the_tokens_pages_name_the_organizations_provider(app, client, admin, provider, field, paste):
+    """Okta's requests make the organization Okta's: the pages then speak of Okta and its field."""
+    scim = ScimClient(app.test_client(), new_token(app, label="first"))
+    headers = {"User-Agent": "Okta SCIM Client 1.0.0"} if provider == "Okta" else {}
+    assert scim.get("/Users?startIndex=1&count=2", headers=headers).status_code == 200
+    page = client.get("/tokens").text
+    text = html.unescape(" ".join(re.sub(r"<[^>]+>", "", page).split()))
+    other = "Entra" if provider == "Okta" else "Okta"
+    assert f"{provider} sends one of these with every request, from its {field} field." in text
+    assert f"{provider} is using token {prefix_of(scim.token)}" in text and f"In use by {provider}" in text
+    assert paste in text and other not in text
+    assert f'name="label" type="text" value="{provider}"' in page  # the next token's label
+    confirm = " ".join(re.sub(r"<[^>]+>", "", client.get(f"/tokens/{prefix_of(scim.token)}/revoke").text).split())
+    assert f"{provider} is using this token" in confirm and other not in confirm

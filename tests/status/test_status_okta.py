@@ -89,11 +89,11 @@ def test_the_dashboard_speaks_of_okta(admin, scim, clock):
     assert "Batches of changes" in text and "The last batch" in text
     assert "Okta sends each change as soon as it happens" in text
     assert "1 of the 5 requests in the last batch failed." in text
-    assert "Main cause: A user with the same userName is already here. Two people in Okta" in text
+    assert "Main cause: A user with the same userName is already here. Okta looks a person up" in text
     assert "Dashboard > Tasks" in text
     assert "Entra" not in text
     errors = page_text(admin.get("/status/log/errors"))
-    assert "Okta lists each failed push in Okta Admin Console > Dashboard > Tasks" in errors
+    assert "Okta lists each failed task in Okta Admin Console > Dashboard > Tasks" in errors
     assert "application username" in errors and "Entra" not in errors
 
 
