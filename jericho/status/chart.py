@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 
-from .cycles import Activity, Tally
+from .cycles import Counted, Tally
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def chart_window(chart_range: ChartRange, now: datetime) -> tuple[datetime, date
 
 
 def chart_of(
-    activity: Iterable[Activity], chart_range: ChartRange, *, now: datetime, zone: tzinfo = timezone.utc
+    activity: Iterable[Counted], chart_range: ChartRange, *, now: datetime, zone: tzinfo = timezone.utc
 ) -> Chart:
     start, end = chart_window(chart_range, now)
     count = int(chart_range.span / chart_range.bucket)
@@ -92,8 +92,8 @@ def chart_of(
     total = Tally()
     for item in activity:
         if start <= item.bucket < end:
-            tallies[int((item.bucket - start) / chart_range.bucket)].add(item)
-            total.add(item)
+            tallies[int((item.bucket - start) / chart_range.bucket)].add(item.tally)
+            total.add(item.tally)
     y_max = _nice_ceiling(max((t.requests for t in tallies), default=0))
     plot_height = BOTTOM - TOP
     slot = (WIDTH - LEFT) / count

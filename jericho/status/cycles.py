@@ -34,6 +34,53 @@ class EventLike(Protocol):
     error_detail: str | None
 
 
+# What each count of a Tally takes, in the order of its fields: (operations, or None for any;
+# resource type, or None for any; failed, or None for either). The dashboard's query adds up the
+# rollups by these (activity.py), and Activity.tally counts one kind by them: one definition.
+# A refused change changed nothing: it counts as an error only.
+TALLIED = {
+    "requests": (None, None, None),
+    "created": (("create",), None, False),
+    "users_created": (("create",), "User", False),
+    "groups_created": (("create",), "Group", False),
+    "updated": (("update", "members", "enable"), None, False),  # attributes, reactivations, members
+    "disabled": (("disable",), None, False),
+    "deleted": (("delete",), None, False),
+    "lookups": (LOOKUPS, None, False),
+    "test_connections": (("test_connection",), None, None),
+    "errors": (None, None, True),
+}
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    created: int = 0
+    users_created: int = 0
+    groups_created: int = 0
+    updated: int = 0
+    disabled: int = 0
+    deleted: int = 0
+    lookups: int = 0
+    test_connections: int = 0
+    errors: int = 0
+
+    def add(self, other: Tally) -> None:
+        self.requests += other.requests
+        self.created += other.created
+        self.users_created += other.users_created
+        self.groups_created += other.groups_created
+        self.updated += other.updated
+        self.disabled += other.disabled
+        self.deleted += other.deleted
+        self.lookups += other.lookups
+        self.test_connections += other.test_connections
+        self.errors += other.errors
+
+    @property
+    def changes(self) -> int:
+        return self.created + self.updated + self.disabled + self.deleted
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -50,45 +97,29 @@ class Activity:
     cause: str | None = None  # a key of CAUSES, for failed requests
     example_id: int = 0  # the largest id among them
 
-
-@dataclass
-class Tally:
-    requests: int = 0
-    created: int = 0
-    users_created: int = 0
-    groups_created: int = 0
-    updated: int = 0  # attribute changes, reactivations and membership changes
-    disabled: int = 0
-    deleted: int = 0
-    lookups: int = 0
-    test_connections: int = 0
-    errors: int = 0
-
-    def add(self, activity: Activity) -> None:
-        count, operation = activity.count, activity.operation
-        self.requests += count
-        if activity.failed:  # a refused change changed nothing
-            self.errors += count
-        elif operation == "create":
-            self.created += count
-            if activity.resource_type == "User":
-                self.users_created += count
-            elif activity.resource_type == "Group":
-                self.groups_created += count
-        elif operation in ("update", "members", "enable"):
-            self.updated += count
-        elif operation == "disable":
-            self.disabled += count
-        elif operation == "delete":
-            self.deleted += count
-        elif operation in LOOKUPS:
-            self.lookups += count
-        if operation == "test_connection":
-            self.test_connections += count
-
     @property
-    def changes(self) -> int:
-        return self.created + self.updated + self.disabled + self.deleted
+    def tally(self) -> Tally:
+        return Tally(*(self.count if self._takes(*rule) else 0 for rule in TALLIED.values()))
+
+    def _takes(self, operations: tuple[str, ...] | None, resource_type: str | None, failed: bool | None) -> bool:
+        return ((operations is None or self.operation in operations)
+                and (resource_type is None or self.resource_type == resource_type)
+                and (failed is None or self.failed == failed))
+
+
+@dataclass(frozen=True)
+class BucketActivity:
+    """Every request of one ten-minute bucket, counted: what the chart and the cycles read. A
+    cycle never starts inside a bucket (its gap is longer), so cycles drawn from these are the
+    same as from each kind's Activity."""
+
+    bucket: datetime
+    first: datetime
+    last: datetime
+    tally: Tally
+
+
+Counted = Activity | BucketActivity
 
 
 @dataclass
@@ -120,7 +151,7 @@ class Cycle:
         return "Sync"
 
 
-def cycles_of(activity: Iterable[Activity], *, gap: timedelta = CYCLE_GAP) -> list[Cycle]:
+def cycles_of(activity: Iterable[Counted], *, gap: timedelta = CYCLE_GAP) -> list[Cycle]:
     """Requests grouped into cycles by the silences between them, oldest first."""
     cycles: list[Cycle] = []
     for item in sorted(activity, key=lambda a: a.first):
@@ -128,7 +159,7 @@ def cycles_of(activity: Iterable[Activity], *, gap: timedelta = CYCLE_GAP) -> li
             cycles.append(Cycle(item.first, item.last))
         current = cycles[-1]
         current.end = max(current.end, item.last)
-        current.tally.add(item)
+        current.tally.add(item.tally)
     return cycles
 
 
