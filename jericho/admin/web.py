@@ -31,7 +31,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
-# The context variable that holds what `when` shows times against.
+# The context variable that holds what `moment` shows times against.
 PAGE_TIME = "page_time"
 
 
@@ -48,7 +48,6 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
     app.context_processor(page_time)
-    app.add_template_filter(when)
     app.add_template_filter(moment)
     app.add_template_filter(counted)
     app.add_template_filter(breakable)
@@ -85,18 +84,13 @@ def page_time() -> dict:
 
 
 @pass_context
-def when(context: Context, moment: datetime | None) -> str:
-    now, zone = context.get(PAGE_TIME) or (utcnow(), admin_zone())  # a macro imported without context
-    return clock(moment, now, zone)
-
-
-@pass_context
 def moment(context: Context, value: datetime | None) -> Markup:
     """A time as pages show it: in the admin's time zone, with the exact time for machines. A
     filter rather than a macro, which would cost more."""
     if not value:
         return Markup("never")
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), when(context, value))
+    now, zone = context.get(PAGE_TIME) or (utcnow(), admin_zone())  # a macro imported without context
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), clock(value, now, zone))
 
 
 def admin_zone() -> tzinfo:

@@ -1,4 +1,5 @@
-"""The dashboard's activity chart: requests per bar, as stacked segments in SVG user units.
+"""The dashboard's activity chart: requests per bar, as stacked segments in SVG user units, and
+each bar's words (worked out here once, not by the template for each bar).
 
 Pure functions over plain values (no Flask, no queries).
 """
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 
+from ..text import clock, counted
 from .cycles import Counted, Tally
 
 
@@ -28,6 +30,7 @@ class Bar:
     width: float
     tally: Tally
     segments: tuple[Segment, ...]
+    title: str  # what a bar with segments shows on hover, in words
 
 
 # The chart's drawing area, in SVG user units: y labels left of LEFT, x labels below BOTTOM.
@@ -108,8 +111,10 @@ def chart_of(
             height = max(plot_height * value / y_max, 2.0)
             bottom -= height
             segments.append(Segment(kind, round(bottom, 2), round(height, 2), value))
+        title = (f"{clock(bar_start, now, zone)}, {chart_range.bar}: {counted(tally.changes, 'change')}, "
+                 f"{counted(tally.lookups, 'lookup')}, {counted(tally.errors, 'error')}") if segments else ""
         bars.append(Bar(bar_start, bar_start + chart_range.bucket, round(LEFT + index * slot + 1, 2),
-                        round(max(slot - 2, 1), 2), tally, tuple(segments)))
+                        round(max(slot - 2, 1), 2), tally, tuple(segments), title))
     ticks = tuple((round(BOTTOM - plot_height * value / y_max, 2), value) for value in (0, y_max // 2, y_max))
     labels = []
     for moment in _label_times(start, end, chart_range.label_every, zone):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, NamedTuple, Protocol, Sequence
 
 from ..text import clock, counted
 
@@ -107,8 +107,7 @@ class Activity:
                 and (failed is None or self.failed == failed))
 
 
-@dataclass(frozen=True)
-class BucketActivity:
+class BucketActivity(NamedTuple):  # a tuple: a page builds one per ten minutes it shows
     """Every request of one ten-minute bucket, counted: what the chart and the cycles read. A
     cycle never starts inside a bucket (its gap is longer), so cycles drawn from these are the
     same as from each kind's Activity."""
