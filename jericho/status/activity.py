@@ -75,11 +75,11 @@ def creates_before(organization_id: int, moment: datetime, *, enough: int) -> in
     }).scalar_one()
 
 
-_DELETED_USERS = select(func.coalesce(func.sum(_r.count), 0)).where(
+# The user deletions the log still holds: a few rows of the rollups' index by kind.
+DELETED_USERS = select(func.coalesce(func.sum(_r.count), 0)).where(
     _r.organization_id == bindparam("organization_id"), _r.operation == "delete", _r.resource_type == "User",
     _r.failed.is_(False))
 
 
 def deleted_users(organization_id: int) -> int:
-    """The user deletions the log still holds: a few rows of the rollups' index by kind."""
-    return db.session.connection().execute(_DELETED_USERS, {"organization_id": organization_id}).scalar_one()
+    return db.session.connection().execute(DELETED_USERS, {"organization_id": organization_id}).scalar_one()

@@ -53,14 +53,15 @@ def _upsert() -> Insert:
     return _upserts[name]
 
 
-# Built once, read as plain columns: every status page reads it.
-_COUNTS = select(*(DirectoryCounts.__table__.c[column] for column in COUNTED)).where(
+# The counts of the organization `organization_id`, as plain columns in COUNTED order: built
+# once, for every status page reads them (status/counts.py adds a column).
+DIRECTORY_COUNTS = select(*(DirectoryCounts.__table__.c[column] for column in COUNTED)).where(
     DirectoryCounts.organization_id == bindparam("organization_id"))
 
 
 def directory_counts_of(*, organization_id: int) -> CountChange:
     """The organization's counts: what its writes have added to nothing."""
-    found = db.session.connection().execute(_COUNTS, {"organization_id": organization_id}).first()
+    found = db.session.connection().execute(DIRECTORY_COUNTS, {"organization_id": organization_id}).first()
     return CountChange(*found) if found else CountChange()
 
 
