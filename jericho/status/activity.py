@@ -9,25 +9,31 @@ from sqlalchemy import and_, bindparam, case, func, literal_column, select
 from ..extensions import db
 from ..storage.models import ActivityRollup
 from ..storage.rollups import bucket_floor, microseconds, moment_of
-from .cycles import TALLIED, Activity, BucketActivity, Tally
+from .causes import CAUSES_BY_KEY, ErrorGroup, merge_error_groups
+from .cycles import TALLIED, BucketActivity, Tally
 
 _r = ActivityRollup
 
 
-def activity_of(organization_id: int, *, since: datetime, failed: bool | None = None) -> list[Activity]:
-    """The buckets from the one that holds `since` on, by kind (only failed or succeeded ones, if
-    `failed` says so): a range of the rollups' primary key."""
-    outcome = () if failed is None else (_r.failed.is_(failed),)
+# The failed requests from bucket `since` on, by cause (a failed rollup always has one).
+_FAILURES = (
+    select(_r.cause, func.sum(_r.count), func.min(_r.first), func.max(_r.last), func.max(_r.latest_event_id))
+    .where(_r.organization_id == bindparam("organization_id"), _r.bucket >= bindparam("since"), _r.failed.is_(True))
+    .group_by(_r.cause)
+)
+
+
+def error_groups_since(organization_id: int, *, since: datetime) -> list[ErrorGroup]:
+    """The failed requests from the bucket that holds `since` on, by cause, added up by the
+    database. From a cycle's start or a chart's, that is every request since then: a cycle
+    starts with the first request of a bucket, and a chart with a bucket."""
     rows = db.session.connection().execute(
-        select(_r.bucket, _r.first, _r.last, _r.operation, _r.resource_type, _r.failed, _r.count, _r.cause,
-               _r.latest_event_id)
-        .where(_r.organization_id == organization_id, _r.bucket >= microseconds(bucket_floor(since)), *outcome)
+        _FAILURES, {"organization_id": organization_id, "since": microseconds(bucket_floor(since))}
     )
-    return [
-        Activity(moment_of(bucket), moment_of(first), moment_of(last), operation, resource_type or None, failed,
-                 count, cause or None, example_id)
-        for bucket, first, last, operation, resource_type, failed, count, cause, example_id in rows
-    ]
+    return merge_error_groups(
+        ErrorGroup(CAUSES_BY_KEY[cause], count, moment_of(first), moment_of(last), example_id)
+        for cause, count, first, last, example_id in rows
+    )
 
 
 def _tallied(operations: tuple[str, ...] | None, resource_type: str | None, failed: bool | None):

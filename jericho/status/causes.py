@@ -11,7 +11,6 @@ from typing import Any, Iterable
 
 from ..scim.errors import ScimError
 from ..storage.cause_rules import cause_key
-from .cycles import Activity
 
 TOKEN_FIX = (
     "Create a token on the Tokens page. In Entra, open the app's Provisioning page, paste it into "
@@ -114,12 +113,4 @@ def merge_error_groups(groups: Iterable[ErrorGroup]) -> list[ErrorGroup]:
             max(seen.last_seen, group.last_seen), max(seen.example_id, group.example_id),
         )
     return sorted(merged.values(), key=lambda g: (g.cause.harmless, -g.count, g.cause.key))
-
-
-def error_groups_of(activity: Iterable[Activity]) -> list[ErrorGroup]:
-    """The failed requests among `activity`, grouped by cause as the log's aggregate groups them."""
-    return merge_error_groups(
-        ErrorGroup(CAUSES_BY_KEY[item.cause], item.count, item.first, item.last, item.example_id)
-        for item in activity if item.failed
-    )
 

@@ -82,8 +82,7 @@ class Tally:
         return self.created + self.updated + self.disabled + self.deleted
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(NamedTuple):  # a tuple: a page builds one per failing kind of each ten minutes
     """Requests of one kind, outcome and cause within one ten-minute bucket, as the rollups hold
     them (storage/rollups.py): with each bucket's first and last request, cycles come out exact."""
 

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from ..storage.rollups import bucket_floor
 from . import activity
-from .causes import ErrorGroup, error_groups_of
+from .causes import ErrorGroup
 from .chart import Chart, ChartRange, chart_of
 from .counts import Counts, counts_of
-from .cycles import ON_DEMAND_CREATES, Activity, BucketActivity, Cycle, FirstSync, cycles_of, first_sync_of
+from .cycles import ON_DEMAND_CREATES, BucketActivity, Cycle, FirstSync, cycles_of, first_sync_of
 from .health import Health, HealthEvidence, health_of
 from .log_queries import LatestEvent, latest_events
 
@@ -91,17 +91,15 @@ def dashboard_of(
     latest = latest_events(organization_id)
     sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=latest.request)
     latest_cycle = sync.cycles[-1] if sync.cycles else None
-    failing_cycle = latest_cycle if latest_cycle and latest_cycle.tally.errors else None
+    latest_errors = activity.error_groups_since(organization_id, since=latest_cycle.start) \
+        if latest_cycle and latest_cycle.tally.errors else []
     chart = chart_of(sync.activity, chart_range, now=now, zone=zone)
-    # The failures of the chart's range and of the latest cycle, by cause, from one read.
-    since = min(chart.start, failing_cycle.start) if failing_cycle else chart.start
-    failures = activity.activity_of(organization_id, since=since, failed=True)
     health = health_of(HealthEvidence(
         now=now,
         last_request=latest.request,
         started=latest.change is not None or counts.users.users > 0 or counts.groups > 0,
         latest_cycle=latest_cycle,
-        latest_errors=_errors_since(failures, failing_cycle.start) if failing_cycle else [],
+        latest_errors=latest_errors,
         first_sync=sync.first_sync,
         zone=zone,
     ))
@@ -113,11 +111,6 @@ def dashboard_of(
         last_failure=latest.failure,
         sync=sync,
         chart=chart,
-        errors=_errors_since(failures, chart.start),
+        errors=activity.error_groups_since(organization_id, since=chart.start),
     )
 
-
-def _errors_since(failures: list[Activity], since: datetime) -> list[ErrorGroup]:
-    """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
-    bucket's counts are wholly before it or wholly after."""
-    return error_groups_of(item for item in failures if item.first >= since)
