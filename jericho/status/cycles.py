@@ -82,9 +82,11 @@ class Tally:
         return self.created + self.updated + self.disabled + self.deleted
 
 
-class Activity(NamedTuple):  # a tuple: a page builds one per failing kind of each ten minutes
+class Activity(NamedTuple):
     """Requests of one kind, outcome and cause within one ten-minute bucket, as the rollups hold
-    them (storage/rollups.py): with each bucket's first and last request, cycles come out exact."""
+    them (storage/rollups.py): with each bucket's first and last request, cycles come out exact.
+    The rules here are stated in these; the dashboard reads them added up by bucket in the
+    database (BucketActivity), by the same TALLIED."""
 
     bucket: datetime
     first: datetime
