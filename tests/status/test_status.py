@@ -254,6 +254,32 @@ def test_requests_are_counted_in_ten_minute_buckets(app, scim, clock):
     assert sum(b.tally.lookups for b in buckets) >= 3
 
 
+def test_the_buckets_added_up_by_the_database_count_as_the_rules_count_each_kind(app, scim, clock):
+    users = initial_sync(scim)
+    deactivate(scim, users[0]["id"])
+    assert scim.post("/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                     "userName": "user1@contoso.com"}).status_code == 409
+    scim.get("/scim_v2/Users/no-such-user")
+    clock.advance(minutes=15)
+    lookup(scim, "ava@contoso.com")
+    with app.app_context():
+        from sqlalchemy import select
+
+        from jericho.status.activity import buckets_of
+        from jericho.status.cycles import Activity, Tally
+        from jericho.storage.models import ActivityRollup as r
+        from jericho.storage.rollups import moment_of
+        since = utcnow() - timedelta(hours=1)
+        buckets = buckets_of(1, since=since)
+        expected: dict = {}
+        for bucket, operation, resource_type, failed, count in db.session.execute(
+                select(r.bucket, r.operation, r.resource_type, r.failed, r.count).where(r.organization_id == 1)):
+            kind = Activity(moment_of(bucket), since, since, operation, resource_type or None, failed, count)
+            expected.setdefault(kind.bucket, Tally()).add(kind.tally)
+    assert len(buckets) == 2 and {b.bucket: b.tally for b in buckets} == expected
+    assert sum(b.tally.errors for b in buckets) == 2 and sum(b.tally.disabled for b in buckets) == 1
+
+
 def test_a_busy_log_is_counted_from_the_bucket_of_its_latest_requests(app, admin, scim, clock, monkeypatch):
     from jericho.status import dashboard
     monkeypatch.setattr(dashboard, "ACTIVITY_LIMIT", 2)
