@@ -110,8 +110,8 @@ class Activity(NamedTuple):
 
 class BucketActivity(NamedTuple):  # a tuple: a page builds one per ten minutes it shows
     """Every request of one ten-minute bucket, counted: what the chart and the cycles read. A
-    cycle never starts inside a bucket (its gap is longer), so cycles drawn from these are the
-    same as from each kind's Activity."""
+    cycle never starts inside a bucket while the silence that ends one is at least a bucket long
+    (CYCLE_GAP), so cycles drawn from these are the same as from each kind's Activity."""
 
     bucket: datetime
     first: datetime
