@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import delete, select
 
 from jericho.extensions import db
 from jericho.security import IdCipher
+from jericho.status.cycles import TALLIED, Tally
 from jericho.storage import accounts
 from jericho.storage.models import ActivityRollup, ProvisioningEvent, User
 from jericho.storage.rollups import rollups_from_log
@@ -126,3 +128,28 @@ def page_text(response) -> str:
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     body = re.sub(rf"</?(?:{INLINE_TAGS})\b[^>]*>", "", body)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+class Activity(NamedTuple):
+    """Requests of one kind, outcome and cause within one ten-minute bucket, as a rollup holds
+    them (storage/rollups.py). The tests state the cycle and chart rules in these, and check the
+    database's sums by bucket (status/activity.py) against their tally by the same TALLIED."""
+
+    bucket: datetime
+    first: datetime
+    last: datetime
+    operation: str
+    resource_type: str | None
+    failed: bool
+    count: int
+    cause: str | None = None  # a key of CAUSES, for failed requests
+    example_id: int = 0  # the largest id among them
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(*(self.count if self._takes(*rule) else 0 for rule in TALLIED.values()))
+
+    def _takes(self, operations: tuple[str, ...] | None, resource_type: str | None, failed: bool | None) -> bool:
+        return ((operations is None or self.operation in operations)
+                and (resource_type is None or self.resource_type == resource_type)
+                and (failed is None or self.failed == failed))

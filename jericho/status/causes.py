@@ -13,7 +13,6 @@ from ..providers import ENTRA, PROVIDERS, Provider
 from ..providers.severity import RETRIED_BY_ITSELF
 from ..scim.errors import ScimError
 from ..storage.cause_rules import CAUSE_KEYS, cause_key
-from .cycles import Activity
 
 
 @dataclass(frozen=True)
@@ -77,12 +76,3 @@ def merge_error_groups(groups: Iterable[ErrorGroup]) -> list[ErrorGroup]:
             max(seen.last_seen, group.last_seen), max(seen.example_id, group.example_id),
         )
     return sorted(merged.values(), key=lambda g: (g.cause.harmless, -g.count, g.cause.key))
-
-
-def error_groups_of(activity: Iterable[Activity], causes: dict[str, Cause] = CAUSES_BY_KEY) -> list[ErrorGroup]:
-    """The failed requests among `activity`, grouped by cause as the log's aggregate groups them."""
-    return merge_error_groups(
-        ErrorGroup(causes[item.cause], item.count, item.first, item.last, item.example_id)
-        for item in activity if item.failed
-    )
-

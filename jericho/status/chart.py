@@ -1,4 +1,5 @@
-"""The dashboard's activity chart: requests per bar, as stacked segments in SVG user units.
+"""The dashboard's activity chart: requests per bar, as stacked segments in SVG user units, and
+each bar's words (worked out here once, not by the template for each bar).
 
 Pure functions over plain values (no Flask, no queries).
 """
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 
-from .cycles import Activity, Tally
+from ..text import clock, counted
+from .cycles import Counted, Tally
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Bar:
     width: float
     tally: Tally
     segments: tuple[Segment, ...]
+    title: str  # what a bar with segments shows on hover, in words
 
 
 # The chart's drawing area, in SVG user units: y labels left of LEFT, x labels below BOTTOM.
@@ -84,7 +87,7 @@ def chart_window(chart_range: ChartRange, now: datetime) -> tuple[datetime, date
 
 
 def chart_of(
-    activity: Iterable[Activity], chart_range: ChartRange, *, now: datetime, zone: tzinfo = timezone.utc
+    activity: Iterable[Counted], chart_range: ChartRange, *, now: datetime, zone: tzinfo = timezone.utc
 ) -> Chart:
     start, end = chart_window(chart_range, now)
     count = int(chart_range.span / chart_range.bucket)
@@ -92,8 +95,8 @@ def chart_of(
     total = Tally()
     for item in activity:
         if start <= item.bucket < end:
-            tallies[int((item.bucket - start) / chart_range.bucket)].add(item)
-            total.add(item)
+            tallies[int((item.bucket - start) / chart_range.bucket)].add(item.tally)
+            total.add(item.tally)
     y_max = _nice_ceiling(max((t.requests for t in tallies), default=0))
     plot_height = BOTTOM - TOP
     slot = (WIDTH - LEFT) / count
@@ -108,8 +111,10 @@ def chart_of(
             height = max(plot_height * value / y_max, 2.0)
             bottom -= height
             segments.append(Segment(kind, round(bottom, 2), round(height, 2), value))
+        title = (f"{clock(bar_start, now, zone)}, {chart_range.bar}: {counted(tally.changes, 'change')}, "
+                 f"{counted(tally.lookups, 'lookup')}, {counted(tally.errors, 'error')}") if segments else ""
         bars.append(Bar(bar_start, bar_start + chart_range.bucket, round(LEFT + index * slot + 1, 2),
-                        round(max(slot - 2, 1), 2), tally, tuple(segments)))
+                        round(max(slot - 2, 1), 2), tally, tuple(segments), title))
     ticks = tuple((round(BOTTOM - plot_height * value / y_max, 2), value) for value in (0, y_max // 2, y_max))
     labels = []
     for moment in _label_times(start, end, chart_range.label_every, zone):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..storage.counts import directory_counts_of
-from .activity import deleted_users
+from ..extensions import db
+from ..storage.counts import DIRECTORY_COUNTS, CountChange
+from .activity import DELETED_USERS, deleted_users
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,17 @@ class Counts:
     memberships: int
 
 
+# Both in one statement, built once: each is an index probe, and each statement a round trip.
+_COUNTS = DIRECTORY_COUNTS.add_columns(DELETED_USERS.scalar_subquery())
+
+
 def counts_of(organization_id: int) -> Counts:
-    stored = directory_counts_of(organization_id=organization_id)
+    found = db.session.connection().execute(_COUNTS, {"organization_id": organization_id}).first()
+    if found is None:  # nothing written yet (a log kept from before may still hold deletions)
+        return Counts(UserCounts(0, 0, deleted_users(organization_id)), 0, 0, 0)
+    stored, deleted = CountChange(*found[:-1]), found[-1]
     return Counts(
-        users=UserCounts(stored.active_users, stored.deactivated_users, deleted_users(organization_id)),
+        users=UserCounts(stored.active_users, stored.deactivated_users, deleted),
         groups=stored.groups,
         empty_groups=stored.empty_groups,
         memberships=stored.memberships,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, NamedTuple, Protocol, Sequence
 
 from ..providers import ENTRA, SyncHabits
 from ..text import clock, counted
@@ -35,21 +35,22 @@ class EventLike(Protocol):
     error_detail: str | None
 
 
-
-@dataclass(frozen=True)
-class Activity:
-    """Requests of one kind, outcome and cause within one ten-minute bucket, as the rollups hold
-    them (storage/rollups.py): with each bucket's first and last request, cycles come out exact."""
-
-    bucket: datetime
-    first: datetime
-    last: datetime
-    operation: str
-    resource_type: str | None
-    failed: bool
-    count: int
-    cause: str | None = None  # a key of CAUSES, for failed requests
-    example_id: int = 0  # the largest id among them
+# What each count of a Tally takes, in the order of its fields: (operations, or None for any;
+# resource type, or None for any; failed, or None for either). The dashboard's query adds up the
+# rollups by these (activity.py): one definition.
+# A refused change changed nothing: it counts as an error only.
+TALLIED = {
+    "requests": (None, None, None),
+    "created": (("create",), None, False),
+    "users_created": (("create",), "User", False),
+    "groups_created": (("create",), "Group", False),
+    "updated": (("update", "members", "enable"), None, False),  # attributes, reactivations, members
+    "disabled": (("disable",), None, False),
+    "deleted": (("delete",), None, False),
+    "lookups": (LOOKUPS, None, False),
+    "test_connections": (("test_connection",), None, None),
+    "errors": (None, None, True),
+}
 
 
 @dataclass
@@ -58,38 +59,52 @@ class Tally:
     created: int = 0
     users_created: int = 0
     groups_created: int = 0
-    updated: int = 0  # attribute changes, reactivations and membership changes
+    updated: int = 0
     disabled: int = 0
     deleted: int = 0
     lookups: int = 0
     test_connections: int = 0
     errors: int = 0
 
-    def add(self, activity: Activity) -> None:
-        count, operation = activity.count, activity.operation
-        self.requests += count
-        if activity.failed:  # a refused change changed nothing
-            self.errors += count
-        elif operation == "create":
-            self.created += count
-            if activity.resource_type == "User":
-                self.users_created += count
-            elif activity.resource_type == "Group":
-                self.groups_created += count
-        elif operation in ("update", "members", "enable"):
-            self.updated += count
-        elif operation == "disable":
-            self.disabled += count
-        elif operation == "delete":
-            self.deleted += count
-        elif operation in LOOKUPS:
-            self.lookups += count
-        if operation == "test_connection":
-            self.test_connections += count
+    def add(self, other: Tally) -> None:
+        self.requests += other.requests
+        self.created += other.created
+        self.users_created += other.users_created
+        self.groups_created += other.groups_created
+        self.updated += other.updated
+        self.disabled += other.disabled
+        self.deleted += other.deleted
+        self.lookups += other.lookups
+        self.test_connections += other.test_connections
+        self.errors += other.errors
 
     @property
     def changes(self) -> int:
         return self.created + self.updated + self.disabled + self.deleted
+
+
+class BucketActivity(NamedTuple):  # a tuple: a page builds one per ten minutes it shows
+    """Every request of one ten-minute bucket, counted: what the chart and the cycles read. A
+    cycle never starts inside a bucket while the silence that ends one is at least a bucket long
+    (CYCLE_GAP), so cycles drawn from these are the same as from each kind's rollups."""
+
+    bucket: datetime
+    first: datetime
+    last: datetime
+    tally: Tally
+
+
+class Counted(Protocol):
+    """Requests between a first and a last moment, counted: a bucket's, or one kind's in it."""
+
+    @property
+    def first(self) -> datetime: ...
+
+    @property
+    def last(self) -> datetime: ...
+
+    @property
+    def tally(self) -> Tally: ...
 
 
 @dataclass
@@ -122,7 +137,7 @@ class Cycle:
         return "Sync"
 
 
-def cycles_of(activity: Iterable[Activity], sync: SyncHabits = ENTRA.sync) -> list[Cycle]:
+def cycles_of(activity: Iterable[Counted], sync: SyncHabits = ENTRA.sync) -> list[Cycle]:
     """Requests grouped into cycles by the silences between them, oldest first."""
     cycles: list[Cycle] = []
     for item in sorted(activity, key=lambda a: a.first):
@@ -130,7 +145,7 @@ def cycles_of(activity: Iterable[Activity], sync: SyncHabits = ENTRA.sync) -> li
             cycles.append(Cycle(item.first, item.last, sync=sync))
         current = cycles[-1]
         current.end = max(current.end, item.last)
-        current.tally.add(item)
+        current.tally.add(item.tally)
     return cycles
 
 

@@ -1,8 +1,9 @@
 """The dashboard: the health banner's inputs, the sync window with its cycles and first sync,
 the chart's activity and the errors by cause, each scoped to one organization.
 
-Everything it counts is read from the rollups (activity.py) and the directory counts; the log
-itself is read only for its latest requests, each an index probe. The chart and cycles start at
+Everything it counts is read from the rollups (activity.py), added up by bucket in the database,
+and the directory counts; the log itself is read only for its latest requests, in one statement of
+index probes. The chart and cycles start at
 the bucket that holds the ACTIVITY_LIMIT-th latest request, so a view reads a bounded number of
 rollups however dense the log (an initial sync sends hundreds of requests a second).
 """
@@ -12,15 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from ..providers import ENTRA, Provider
-from ..storage.models import ProvisioningEvent
-from ..storage.rollups import FAILED, bucket_floor
+from ..storage.rollups import bucket_floor
 from . import activity
-from .causes import ErrorGroup, causes_of, error_groups_of
+from .causes import ErrorGroup, causes_of
 from .chart import Chart, ChartRange, chart_of
 from .counts import Counts, counts_of
-from .cycles import ON_DEMAND_CREATES, Activity, Cycle, FirstSync, cycles_of, first_sync_of
+from .cycles import ON_DEMAND_CREATES, BucketActivity, Cycle, FirstSync, cycles_of, first_sync_of
 from .health import Health, HealthEvidence, health_of
-from .log_queries import latest_change, latest_event
+from .log_queries import LatestEvent, latest_events
 
 ACTIVITY_LIMIT = 50_000
 
@@ -32,17 +32,17 @@ class Sync:
     window_start: datetime
     until: datetime  # the last request, or now
     clipped: bool  # window_start is later than asked, for ACTIVITY_LIMIT
-    activity: list[Activity]
+    activity: list[BucketActivity]
     cycles: list[Cycle]
     first_sync: FirstSync
 
 
 def sync_of(organization_id: int, *, now: datetime, span: timedelta,
-            last_request: ProvisioningEvent | None, provider: Provider = ENTRA) -> Sync:
+            last_request: LatestEvent | None, provider: Provider = ENTRA) -> Sync:
     # The window ends at the last request, so the cycles before a long silence still show.
     until = min(now, last_request.occurred_at) if last_request else now
     since = bucket_floor(until - span)
-    items = activity.activity_of(organization_id, since=since)
+    items = activity.buckets_of(organization_id, since=since)
     window_start = _window_start(items, since=since)
     if window_start > since:  # a bucket's start: its counts are wholly in the window or wholly out
         items = [item for item in items if item.bucket >= window_start]
@@ -52,12 +52,12 @@ def sync_of(organization_id: int, *, now: datetime, span: timedelta,
     return Sync(window_start, until, window_start > since, items, cycles, first_sync)
 
 
-def _window_start(items: list[Activity], *, since: datetime) -> datetime:
+def _window_start(items: list[BucketActivity], *, since: datetime) -> datetime:
     """`since`, or, when more than ACTIVITY_LIMIT requests arrived since, the start of the bucket
     that holds the ACTIVITY_LIMIT-th latest one."""
     by_bucket: dict[datetime, int] = {}
     for item in items:
-        by_bucket[item.bucket] = by_bucket.get(item.bucket, 0) + item.count
+        by_bucket[item.bucket] = by_bucket.get(item.bucket, 0) + item.tally.requests
     remaining = ACTIVITY_LIMIT
     for bucket in sorted(by_bucket, reverse=True):
         if by_bucket[bucket] >= remaining:
@@ -70,9 +70,9 @@ def _window_start(items: list[Activity], *, since: datetime) -> datetime:
 class Dashboard:
     health: Health
     counts: Counts
-    last_request: ProvisioningEvent | None
-    last_change: ProvisioningEvent | None
-    last_failure: ProvisioningEvent | None
+    last_request: LatestEvent | None
+    last_change: LatestEvent | None
+    last_failure: LatestEvent | None
     sync: Sync
     chart: Chart
     errors: list[ErrorGroup]  # within the chart's range
@@ -90,38 +90,30 @@ def dashboard_of(
     provider: Provider = ENTRA,
 ) -> Dashboard:
     counts = counts_of(organization_id)
-    last_request = latest_event(organization_id)
-    last_change = latest_change(organization_id)
-    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=last_request, provider=provider)
+    latest = latest_events(organization_id)
+    sync = sync_of(organization_id, now=now, span=chart_range.span, last_request=latest.request, provider=provider)
     latest_cycle = sync.cycles[-1] if sync.cycles else None
     causes = causes_of(provider)
-    latest_errors = _errors_since(organization_id, sync, latest_cycle.start, causes) \
+    latest_errors = activity.error_groups_since(organization_id, since=latest_cycle.start, causes=causes) \
         if latest_cycle and latest_cycle.tally.errors else []
+    chart = chart_of(sync.activity, chart_range, now=now, zone=zone)
     health = health_of(HealthEvidence(
         now=now,
-        last_request=last_request,
-        started=last_change is not None or counts.users.users > 0 or counts.groups > 0,
+        last_request=latest.request,
+        started=latest.change is not None or counts.users.users > 0 or counts.groups > 0,
         latest_cycle=latest_cycle,
         latest_errors=latest_errors,
         first_sync=sync.first_sync,
         zone=zone,
         provider=provider,
     ))
-    chart = chart_of(sync.activity, chart_range, now=now, zone=zone)
     return Dashboard(
         health=health,
         counts=counts,
-        last_request=last_request,
-        last_change=last_change,
-        last_failure=latest_event(organization_id, FAILED),
+        last_request=latest.request,
+        last_change=latest.change,
+        last_failure=latest.failure,
         sync=sync,
         chart=chart,
-        errors=_errors_since(organization_id, sync, chart.start, causes),
+        errors=activity.error_groups_since(organization_id, since=chart.start, causes=causes),
     )
-
-
-def _errors_since(organization_id: int, sync: Sync, since: datetime, causes) -> list[ErrorGroup]:
-    """The failed requests since `since`, by cause. `since` starts a bucket or a cycle, so each
-    bucket's counts are wholly before it or wholly after."""
-    items = sync.activity if since >= sync.window_start else activity.activity_of(organization_id, since=since)
-    return error_groups_of((item for item in items if item.first >= since), causes)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, func, or_, select
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from sqlalchemy import case, exists, func, or_, select
 
 from ..extensions import db
-from ..scim.document import work_email
+from ..scim.document import department, person_name, work_email
 from ..storage.filters import with_ids
 from ..storage.models import Group, Membership, ProvisioningEvent, User, UserEmail
 from .counts import UserCounts
@@ -73,27 +73,66 @@ def users_statement(organization_id: int, filters: UserFilters):
 
 @dataclass(frozen=True)
 class UserRow:
-    user: User
+    """A user as the users page lists them: the values it shows, read as plain columns."""
+
+    id: str
+    user_name: str
+    name: str
     email: str | None
-    groups: int
+    department: str
+    groups: int  # groups the user is a direct member of
+    active: bool
     deactivated_at: datetime | None
+    updated_at: datetime
+
+
+class RowPagination(SelectPagination):
+    """A page of rows of several columns (db.paginate gives the first column of each), counted
+    with `counted`: the page's statement without the columns that only its rows need."""
+
+    def _query_items(self) -> list:
+        statement = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(statement))
+
+    def _query_count(self) -> int:
+        counted = self._query_args["counted"].order_by(None).subquery()
+        return self._query_args["session"].execute(select(func.count()).select_from(counted)).scalar_one()
+
+
+def _deactivated_at():
+    """When the user was deactivated: the latest disable the log holds, else their last change
+    (the log may have been pruned since); None while active. One index probe per deactivated
+    user on the page."""
+    disabled = select(func.max(ProvisioningEvent.occurred_at)).where(
+        ProvisioningEvent.organization_id == User.organization_id, ProvisioningEvent.resource_type == "User",
+        ProvisioningEvent.resource_id == User.id, ProvisioningEvent.operation == "disable", SUCCEEDED,
+    ).correlate(User).scalar_subquery()
+    return case((User.active.is_(False), func.coalesce(disabled, User.updated_at)))
+
+
+_PAGE_COLUMNS = (
+    User.id, User.user_name, User.document, User.active, User.updated_at,
+    select(func.count()).where(Membership.user_pk == User.pk).correlate(User).scalar_subquery(),
+    _deactivated_at(),
+)
 
 
 def users_page(organization_id: int, filters: UserFilters, counts: UserCounts) -> tuple[Pagination, list[UserRow]]:
+    """One query for the page's rows, with their groups and deactivation times."""
     # Without a search, a group or a manager, the number of users is one of `counts`.
     known = None if filters.narrowed else \
         {"all": counts.users, "active": counts.active, "deactivated": counts.deactivated}[filters.state]
-    page = db.paginate(users_statement(organization_id, filters), page=filters.page, per_page=PAGE_SIZE,
-                       error_out=False, count=known is None)
+    statement = users_statement(organization_id, filters)
+    page = RowPagination(select=statement.with_only_columns(*_PAGE_COLUMNS), counted=statement,
+                         session=db.session(), page=filters.page, per_page=PAGE_SIZE, error_out=False,
+                         count=known is None)
     if known is not None:
         page.total = known
-    users = list(page.items)
-    pks = [user.pk for user in users]
-    groups = dict(db.session.execute(
-        select(Membership.user_pk, func.count()).where(Membership.user_pk.in_(pks)).group_by(Membership.user_pk)
-    ).all()) if pks else {}
-    deactivated = deactivation_times(organization_id, [user for user in users if not user.active])
-    rows = [UserRow(user, work_email(user.document), groups.get(user.pk, 0), deactivated.get(user.id)) for user in users]
+    rows = [
+        UserRow(scim_id, user_name, person_name(document), work_email(document), department(document), groups,
+                active, deactivated_at, updated_at)
+        for scim_id, user_name, document, active, updated_at, groups, deactivated_at in page.items
+    ]
     return page, rows
 
 
@@ -112,8 +151,11 @@ def deactivation_times(organization_id: int, users: list[User]) -> dict[str, dat
     return {user.id: found.get(user.id, user.updated_at) for user in users}
 
 
-def group_choices(organization_id: int) -> list[tuple[str, str]] | None:
-    """(SCIM id, name) of every group, by name; None when there are more than GROUP_CHOICES."""
+def group_choices(organization_id: int, *, groups: int) -> list[tuple[str, str]] | None:
+    """(SCIM id, name) of every group, by name; None when there are more than GROUP_CHOICES,
+    as `groups` (the organization's count) tells without a query."""
+    if groups > GROUP_CHOICES:
+        return None
     found = [tuple(row) for row in db.session.execute(
         select(Group.id, Group.display_name).where(Group.organization_id == organization_id)
         .order_by(Group.display_name_key).limit(GROUP_CHOICES + 1)

@@ -7,7 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 
 from ..extensions import db
 from ..storage.filters import with_ids
@@ -34,7 +46,7 @@ def _mine(organization_id: int) -> ColumnElement:
     return ProvisioningEvent.organization_id == organization_id
 
 
-def _key(event: ProvisioningEvent) -> tuple[datetime, int]:
+def _key(event: ProvisioningEvent | LatestEvent) -> tuple[datetime, int]:
     return event.occurred_at, event.id
 
 
@@ -48,13 +60,42 @@ def latest_event(organization_id: int, *conditions) -> ProvisioningEvent | None:
     ).scalar_one_or_none()
 
 
-def latest_change(organization_id: int) -> ProvisioningEvent | None:
-    # One indexed probe per kind of change: a single IN query would sort every change ever made.
-    found = [
-        latest_event(organization_id, ProvisioningEvent.operation == operation, SUCCEEDED)
-        for operation in CHANGES
-    ]
-    return max((event for event in found if event), key=_key, default=None)
+# What the dashboard shows of a request, and what its health rules read (cycles.EventLike).
+_SHOWN = (ProvisioningEvent.id, ProvisioningEvent.organization_id, ProvisioningEvent.occurred_at,
+          ProvisioningEvent.status, ProvisioningEvent.operation, ProvisioningEvent.action,
+          ProvisioningEvent.error_detail)
+LatestEvent = Row  # of _SHOWN
+
+
+def _newest(probe: str, *conditions) -> Select:
+    newest = (select(literal(probe).label("probe"), *_SHOWN)
+              .where(ProvisioningEvent.organization_id == bindparam("organization_id"), *conditions)
+              .order_by(*newest_first()).limit(1).subquery())
+    return select(newest)
+
+
+# The latest request, the latest failure and the latest change of each kind (one indexed probe
+# each: a single IN would sort every change ever made), in one statement built once.
+_LATEST = union_all(
+    _newest("request"),
+    _newest("failure", FAILED),
+    *(_newest("change", ProvisioningEvent.operation == operation, SUCCEEDED) for operation in CHANGES),
+)
+
+
+@dataclass(frozen=True)
+class LatestEvents:
+    request: LatestEvent | None
+    change: LatestEvent | None  # that succeeded
+    failure: LatestEvent | None
+
+
+def latest_events(organization_id: int) -> LatestEvents:
+    found: dict[str, LatestEvent] = {}
+    for row in db.session.connection().execute(_LATEST, {"organization_id": organization_id}):
+        if row.probe not in found or _key(row) > _key(found[row.probe]):
+            found[row.probe] = row
+    return LatestEvents(found.get("request"), found.get("change"), found.get("failure"))
 
 
 def latest_floor(organization_id: int, count: int) -> datetime | None:

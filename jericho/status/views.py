@@ -27,7 +27,7 @@ from . import dashboard as dashboard_queries
 from . import directory, exports, log_queries, retention
 from .causes import causes_of, scim_error_body
 from .chart import CHART_RANGES
-from .counts import user_counts
+from .counts import counts_of, user_counts
 from .cycles import first_sync_words
 from .filters import OPERATION_WORDS, Cursor, GroupFilters, LogFilters, UserFilters, page_number
 from .reasons import finding_of, reasons_of
@@ -115,10 +115,11 @@ def dashboard():
 @bp.get("/users")
 def users():
     filters = UserFilters.from_args(request.args)
-    counts = user_counts(organization_id())
+    all_counts = counts_of(organization_id())
+    counts = all_counts.users
     page, rows = directory.users_page(organization_id(), filters, counts)
     # A list of the groups while they are few, else a name to type (kept once typed).
-    groups = None if filters.group_name else directory.group_choices(organization_id())
+    groups = None if filters.group_name else directory.group_choices(organization_id(), groups=all_counts.groups)
     group = directory.group_of(organization_id(), filters.group) if filters.group and groups is None else None
     manager = (directory.user_of(organization_id(), filters.manager) or abort(404)) if filters.manager else None
     return render_template("status/users.html", filters=filters, page=page, rows=rows, groups=groups,

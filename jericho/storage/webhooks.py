@@ -200,9 +200,11 @@ def webhook_deliveries_of(endpoint_id: int, *, limit: int = LOG_LENGTH) -> list[
 def consumers_summary(organization_id: int) -> ConsumersSummary:
     """The last poll of each key, with how many events came after it, and each endpoint's health
     and backlog."""
-    latest = events_latest(organization_id)
+    api_keys = api_keys_of(organization_id)
+    # The events' cursor only for keys that have read the feed (most dashboards have none).
+    latest = events_latest(organization_id) if any(key.last_poll_seq is not None for key in api_keys) else 0
     keys = [KeyStatus(key, None if key.last_poll_seq is None else max(latest - key.last_poll_seq, 0))
-            for key in api_keys_of(organization_id)]
+            for key in api_keys]
     return ConsumersSummary(keys, webhook_endpoints_of(organization_id))
 
 

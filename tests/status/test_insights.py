@@ -13,10 +13,12 @@ from jericho.status import chart as chart_rules
 from jericho.status import cycles as cycle_rules
 from jericho.status.causes import CAUSES_BY_KEY, ErrorGroup
 from jericho.status.chart import CHART_RANGES
-from jericho.status.cycles import Activity, Cycle, FirstSync, FirstSyncState, Tally
+from jericho.status.cycles import Cycle, FirstSync, FirstSyncState, Tally
 from jericho.status.health import HealthEvidence, HealthState, health_of
 from jericho.status.reasons import Person, WhyEvidence
 from jericho.storage.cause_rules import CAUSE_KEYS
+
+from status_helpers import Activity
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
