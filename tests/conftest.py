@@ -9,13 +9,14 @@ import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from jinja2 import FileSystemBytecodeCache
 from sqlalchemy import create_engine, text
+from werkzeug.routing import Rule
 
 from jericho import create_app
 from jericho.extensions import db
@@ -54,6 +55,26 @@ def clock(monkeypatch) -> Clock:
     clock = Clock(START)
     monkeypatch.setattr(models, "clock", clock)
     return clock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_compiled_once() -> Iterator[None]:
+    """Werkzeug compiles two URL builders for every route of every app, which was most of what
+    making a test's app cost. Every test app has the same routes, so a process compiles each
+    once: a builder depends on its rule's parts and defaults, and reads the rest from the rule
+    it is bound to."""
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple, Callable] = {}
+
+    def compiled_once(rule: Rule, append_unknown: bool = True) -> Callable:
+        key = (tuple(rule._trace), repr(sorted((rule.defaults or {}).items())), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(rule, append_unknown)
+        return compiled[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", compiled_once)
+        yield
 
 
 # Each test's app has a template environment of its own. Compiled once per process and kept in a
