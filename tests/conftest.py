@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from jinja2 import FileSystemBytecodeCache
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.routing import Rule
 
 from jericho import create_app
@@ -28,7 +28,10 @@ ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 # Tests run in parallel processes (pytest-xdist): on PostgreSQL each has a database of its own,
 # named after the one given and the process (test_gw0, test_gw1...), so none sees another's rows.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-DATABASE_URL = os.environ.get("DATABASE_URL", "") + (f"_{WORKER}" if ON_POSTGRES and WORKER else "")
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if ON_POSTGRES and WORKER:
+    DATABASE_URL = make_url(DATABASE_URL).set(database=f"{make_url(DATABASE_URL).database}_{WORKER}") \
+        .render_as_string(hide_password=False)
 
 
 # Where every test starts: a fixed moment, mid-day and mid-bucket (the dashboard counts requests
@@ -118,7 +121,7 @@ def postgres_schema(tmp_path_factory):
 
 
 def create_worker_database() -> None:
-    given, name = os.environ["DATABASE_URL"], DATABASE_URL.rsplit("/", 1)[1]
+    given, name = os.environ["DATABASE_URL"], make_url(DATABASE_URL).database
     engine = create_engine(given, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():

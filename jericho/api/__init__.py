@@ -7,7 +7,7 @@ from . import authentication, cli, provisioning_log, rate_limits, time_limits, v
 
 def init_app(app: Flask) -> None:
     provisioning_log.init_app(app)  # first: it times and logs every /scim_v2 request, rejected ones too
-    time_limits.init_app(app)  # before views, whose authentication it bounds
+    time_limits.init_app(app)  # before authentication, whose queries it bounds too
     rate_limits.init_app(app)
     authentication.init_app(app)
     views.init_app(app)

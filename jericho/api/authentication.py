@@ -133,5 +133,6 @@ def _check_unchecked(response: Response) -> Response:
 
 
 def _token_refused(refused: TokenRefused) -> Response:
+    token_checks.clear_pending()  # refused already: counting the failure must not check again
     current_app.extensions[EXTENSION].forget(g.token_id)
     return scim_error_response(_refusal(refused.reason))

@@ -2,8 +2,8 @@
 step and the summary) and the sync status dashboard, so both say the same of the same requests.
 
 - Red: provisioning is broken or stuck. The organization's token is refused, this server fails
-  (5xx), a large share of the requests fails, or the provider went silent where it never does
-  while it runs. Nothing gets better until someone acts.
+  (5xx), a large share of the requests fails, most are answered "busy" (429, 503), or the
+  provider went silent where it never does while it runs. Nothing gets better until someone acts.
 - Amber: provisioning runs, but some users need the admin: a duplicate userName, a mapping, a
   value refused. The provider retries them, and they fail the same way until the cause is fixed.
 - Neutral: all is well, or what failed is retried by the provider and succeeds by itself (this
@@ -80,4 +80,7 @@ def severity_of(traffic: Traffic) -> Severity:
               or (failed and failed >= FAILING_SHARE * traffic.requests))
     if broken:
         return Severity(Level.RED, failed, cause)
+    busy = traffic.failures.get("busy", 0)
+    if busy * 2 > traffic.requests:  # most requests answered "busy": stuck, not a passing load
+        return Severity(Level.RED, busy, "busy")
     return Severity(Level.AMBER if failed else Level.NEUTRAL, failed, cause)

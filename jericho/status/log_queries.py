@@ -34,7 +34,7 @@ PAGE_SIZE = 50
 HISTORY_SIZE = 50
 SEARCH_LIMIT = 200_000
 
-# api.views.authenticate's detail for a bearer token that matches none.
+# api.authentication's detail for a bearer token that matches none.
 UNKNOWN_TOKEN = "unknown token"
 
 SUCCEEDED = ProvisioningEvent.status < literal_column("400")

@@ -34,7 +34,7 @@ def _codes(*codes: int) -> tuple[tuple[int, int], ...]:
 
 
 CAUSE_RULES: tuple[CauseRule, ...] = (
-    # The 401 details are the ones api.views.authenticate gives.
+    # The 401 details are the ones api.authentication gives.
     CauseRule("unknown_token", statuses=_codes(401), detail_prefix="unknown token"),
     CauseRule("revoked_token", statuses=_codes(401), detail_prefix="revoked token"),
     CauseRule("no_token", statuses=_codes(401)),

@@ -4,7 +4,8 @@ A server process remembers which organization a token belongs to (api/authentica
 request need not look its token up before its work. What it may not skip is the check that the
 token is still active: a revocation must stop a token at once, on every process. So the request
 leaves the check pending (`check_in_first_transaction`), and the first transaction it begins, read
-or write, runs it as its first statement, before anything is read or written. A revoked token
+or write, runs it as its first statement, before anything is read or written; so does each next
+one until a transaction commits (a write retried after a deadlock checks again). A revoked token
 raises TokenRefused there, the write rolls back whole, and nothing is answered but 401. Only a
 request that touches no table (discovery) runs the check on its own (`check_now`).
 """
@@ -47,18 +48,20 @@ _REVOKED_AT = select(ScimToken.id, ScimToken.revoked_at).where(
     ScimToken.id == bindparam("token_id"), ScimToken.secret_hash == bindparam("secret_hash"))
 
 
-@dataclass(frozen=True)
+@dataclass
 class PendingCheck:
     token_id: int
     secret_hash: str
+    checked: bool = False  # in the transaction now open
 
 
 _pending: ContextVar[PendingCheck | None] = ContextVar("token_check_pending", default=None)
 
 
 def init_app(app: Flask) -> None:
-    if not event.contains(db.session, "after_begin", _check_pending):  # one listener for every app
-        event.listen(db.session, "after_begin", _check_pending)
+    for name, listener in _LISTENERS.items():  # one listener for every app
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 
 
 def token_by_hash(secret_hash: str) -> TokenRow | None:
@@ -72,7 +75,8 @@ def check_in_first_transaction(token_id: int, secret_hash: str) -> None:
 
 
 def check_pending() -> bool:
-    return _pending.get() is not None
+    pending = _pending.get()
+    return pending is not None and not pending.checked
 
 
 def clear_pending() -> None:
@@ -92,9 +96,25 @@ def check_now() -> None:
 
 def _check_pending(session, transaction, connection) -> None:
     pending = _pending.get()
-    if pending is not None:
-        _pending.set(None)  # before the query, which must not check itself
+    if pending is not None and not pending.checked:
+        pending.checked = True  # before the query, which must not check itself
         _check(connection, pending)
+
+
+def _check_again(session) -> None:
+    # A transaction rolled back (a write retried after a deadlock, a refused change): the next
+    # one checks again, so a revocation committed in between is not missed.
+    pending = _pending.get()
+    if pending is not None:
+        pending.checked = False
+
+
+def _checked_for_good(session) -> None:
+    # A transaction that ran the check committed: the request's work is done under an active
+    # token. (A commit with nothing begun, as `writes` makes to end any read, checked nothing.)
+    pending = _pending.get()
+    if pending is not None and pending.checked:
+        _pending.set(None)
 
 
 def _check(connection, pending: PendingCheck) -> None:
@@ -103,3 +123,6 @@ def _check(connection, pending: PendingCheck) -> None:
         raise TokenRefused("unknown token")
     if row.revoked_at is not None:
         raise TokenRefused("revoked token")
+
+
+_LISTENERS = {"after_begin": _check_pending, "after_rollback": _check_again, "after_commit": _checked_for_good}

@@ -8,10 +8,11 @@ from sqlalchemy import event
 
 from jericho.api import provisioning_log
 from jericho.extensions import db
-from jericho.storage import accounts
+from jericho.storage import accounts, token_checks
 from jericho.storage.models import Organization, ScimToken, User
+from jericho.storage.token_checks import TokenRefused
 
-from conftest import ScimClient, make_app
+from conftest import START, ScimClient, make_app
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -92,6 +93,22 @@ def test_a_remembered_token_whose_id_now_names_another_token_is_unknown(app, sci
         token.secret_hash = "0" * 64  # the same id, another token
         db.session.commit()
     assert scim.get("/Users").get_json()["detail"] == "unknown token"
+
+
+def test_a_write_retried_after_a_rollback_checks_the_token_again(app, scim):
+    """A write that lost a deadlock runs again in a new transaction (storage.database.writes):
+    a revocation committed in between stops it."""
+    scim.get("/Users")
+    with app.test_request_context("/scim_v2/Users"):
+        token_id, secret_hash = db.session.execute(db.select(ScimToken.id, ScimToken.secret_hash)).one()
+        db.session.rollback()
+        token_checks.check_in_first_transaction(token_id, secret_hash)
+        db.session.execute(db.select(User.pk)).all()  # the first attempt, checked
+        db.session.rollback()  # lost a deadlock
+        with db.engine.begin() as elsewhere:  # another process revokes the token meanwhile
+            elsewhere.execute(db.update(ScimToken).values(revoked_at=START))
+        with pytest.raises(TokenRefused):
+            db.session.execute(db.select(User.pk)).all()  # the retry
 
 
 def test_a_known_token_costs_no_transaction_of_its_own(app, scim, monkeypatch):

@@ -32,7 +32,16 @@ def test_severity_of_traffic(traffic, expected):
 @pytest.mark.parametrize("status, key", [(429, "busy"), (503, "busy"), (500, "server_error"), (502, "server_error")])
 def test_busy_is_a_cause_of_its_own(status, key):
     assert cause_key(status=status, operation="create", resource_type="User", scim_type=None, error_detail=None) == key
-    assert severity_of(Traffic(requests=1, failures={key: 1})).level is (Level.NEUTRAL if key == "busy" else Level.RED)
+    assert severity_of(Traffic(requests=20, failures={key: 1})).level is (Level.NEUTRAL if key == "busy" else Level.RED)
+
+
+@pytest.mark.parametrize("busy, level", [(10, Level.NEUTRAL), (11, Level.RED), (20, Level.RED)])
+def test_most_requests_answered_busy_is_stuck(busy, level):
+    """A passing load is retried by the provider; most requests refused as busy (a rate limit set
+    too low, a database that stays locked) is a server that cannot keep up."""
+    severity = severity_of(Traffic(requests=20, failures={"busy": busy}))
+    assert severity.level is level
+    assert severity.cause == ("busy" if level is Level.RED else None)
 
 
 def test_the_worst_level_wins():

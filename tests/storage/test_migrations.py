@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from jericho import create_app
 from jericho.extensions import db
@@ -21,7 +21,7 @@ def empty_database_url(tmp_path, postgres_schema):
     admin = create_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
-    yield DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+    yield make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     admin.dispose()
