@@ -67,6 +67,14 @@ class Progress:
         """The setup as a whole, by the severity model the sync status pages share."""
         return worst(step.state.level for step in self.steps)
 
+    @property
+    def deciding_step(self) -> StepStatus | None:
+        """The first step at the setup's level, when that level is not neutral: what the summary
+        names, since "some users need you" and "fine for a trial" are both amber."""
+        level = self.level
+        return next((step for step in self.steps if step.state.level is level), None) \
+            if level is not Level.NEUTRAL else None
+
 
 def first_cycle_estimate(objects: int) -> tuple[str, str]:
     low, high = (objects * rate for rate in MINUTES_PER_OBJECT)

@@ -326,8 +326,14 @@ def test_a_trial_on_this_computer_is_fine_for_a_trial(client, admin, scim):
     assert 'href="/wizard/deploy.md">docs/deploy.md</a>' in page
     guide = client.get("/wizard/deploy.md")
     assert guide.mimetype == "text/plain" and "PUBLIC_URL" in guide.text
-    assert "Fine for a trial Step 3, Tenant URL and Secret Token: Entra can only reach" in text_of(
-        client.get("/wizard/summary").text)
+    summary = client.get("/wizard/summary").text
+    assert "Fine for a trial Step 3, Tenant URL and Secret Token: Entra can only reach" in text_of(summary)
+    # The banner names the step that makes it amber, not the amber of users who need the admin.
+    assert text_of(summary_banner(summary)).startswith("Fine for a trial Step 3, Tenant URL and Secret Token:")
+
+
+def summary_banner(page: str) -> str:
+    return re.search(r'<div class="sync-banner".*?</div>', page, re.S).group(0)
     scim.get(GUID_FILTER)
     page = step_page(client, 3)
     assert seen(page)[0] == "Done"
@@ -656,8 +662,10 @@ def test_summary_without_warnings(client, admin, scim):
     scim.get(GUID_FILTER)
     create_user(scim, "ava@contoso.com", "ava@contoso.com")
     create_user(scim, "ben@contoso.com", "ben@contoso.com")
-    words = text_of(client.get("/wizard/summary").text)
-    assert "Warnings None." in words
+    page = client.get("/wizard/summary").text
+    assert "Warnings None." in text_of(page)
+    assert text_of(summary_banner(page)) == (
+        "Nothing needs you What arrives is applied, and what failed is retried by itself.")
 
 
 # Escaping, assets, isolation ------------------------------------------------------------------------
