@@ -12,9 +12,11 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # database driver is under a tenth of it (bench/RESULTS.md, "Where a request's time goes"), so the
 # threads of a gthread worker share one interpreter lock and add nothing a second process does
 # not, while a sync worker's slow request holds up only itself. `python -m bench.workers` compares
-# sync 2, 3 and 4 and gthread 2x4 on this 2-core machine: under other work (load 7-10) none was
-# ahead of the others beyond the noise, and two per core keeps a worker busy while another waits
-# on SQLite's one writer or PostgreSQL's round trips.
+# sync 2, 3 and 4 and gthread 2x4 on a 2-core machine; in each of five rounds (1,000-1,500 users,
+# an otherwise quiet machine) sync with 4 workers created the most users per second (147-196,
+# against 134-173 for 2 and 3, and 78-122 for gthread 2x4, whose lookups' p95 was about twice as
+# long): two per core keep a worker busy while another waits on SQLite's one writer or
+# PostgreSQL's round trips.
 worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2)))
 timeout = 60

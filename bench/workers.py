@@ -33,7 +33,6 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="jericho-workers-"))
     env = {"DATABASE_URL": f"sqlite:///{workdir / 'workers.sqlite3'}", "SECRET_KEY": secrets.token_hex(16)}
     flask_cli(env, "init")
-    headers = {"Authorization": f"Bearer {flask_cli(env, 'token', 'create', '--org', 'Contoso').strip()}"}
     created = 0
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}")
     with Clients(CLIENTS, time.time() + 3600) as clients:
@@ -42,6 +41,10 @@ def main() -> None:
                 for key in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"):  # gunicorn.conf.py reads them here too
                     os.environ.pop(key, None)
                 os.environ.update(settings)
+                # A token per server: a stopped server's workers keep the rate-limit leases they
+                # took, and a dozen servers in a row would use up even the bench's lifted burst.
+                token = flask_cli(env, "token", "create", "--org", "Contoso", "--label", name).strip()
+                headers = {"Authorization": f"Bearer {token}"}
                 with Gunicorn(APP, env={**env, **settings}, log_path=workdir / "gunicorn.log") as server:
                     users = [(number, entra.user_name(number), number) for number in range(created, created + args.users)]
                     created += args.users
