@@ -140,9 +140,11 @@ class CauseWords:
     fix: str
 
 
-def common_causes(who: str) -> dict[str, CauseWords]:
-    """The causes every provider words alike, but for its name."""
+def common_causes(who: str, token_fix: str) -> dict[str, CauseWords]:
+    """The causes every provider words alike, but for its name and where its token goes."""
     return {
+        "unknown_token": CauseWords(f"{who} sends a token this server does not know", token_fix),
+        "revoked_token": CauseWords(f"{who} still sends a revoked token", token_fix),
         "already_deleted": CauseWords("Deleted already", (
             f"Nothing to do: the user or group was already gone when {who} deleted it.")),
         "busy": CauseWords("This server asked to retry later", (

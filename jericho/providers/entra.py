@@ -65,9 +65,7 @@ TOKEN_PASTE = (
     "click Test Connection, then Save."
 )
 TOKEN_FIX = f"Create a token on the Tokens page. {TOKEN_PASTE}"
-CAUSES = {**common_causes("Entra"), **{key: CauseWords(title, fix) for key, title, fix in (
-    ("unknown_token", "Entra sends a token this server does not know", TOKEN_FIX),
-    ("revoked_token", "Entra still sends a revoked token", TOKEN_FIX),
+CAUSES = {**common_causes("Entra", TOKEN_FIX), **{key: CauseWords(title, fix) for key, title, fix in (
     ("no_token", "Requests without a token", (
         "Entra always sends its Secret Token, so these come from something else. If they come from "
         "Entra, fill in Secret Token on its Provisioning page.")),

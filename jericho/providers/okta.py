@@ -70,9 +70,7 @@ TOKEN_PASTE = (
     "token (HTTP Header), click Test Connector Configuration, then Save."
 )
 TOKEN_FIX = f"Create a token on the Tokens page. {TOKEN_PASTE}"
-CAUSES = {**common_causes("Okta"), **{key: CauseWords(title, fix) for key, title, fix in (
-    ("unknown_token", "Okta sends a token this server does not know", TOKEN_FIX),
-    ("revoked_token", "Okta still sends a revoked token", TOKEN_FIX),
+CAUSES = {**common_causes("Okta", TOKEN_FIX), **{key: CauseWords(title, fix) for key, title, fix in (
     ("no_token", "Requests without a token", (
         "Okta sends its token in the Authorization header when Authentication Mode is HTTP Header, "
         "so these come from something else. If they come from Okta, check Provisioning > "

@@ -97,7 +97,6 @@ def page_helpers() -> dict:
         "scim_error_body": scim_error_body,
         "work_email": document.work_email,
         "person_name": document.person_name,
-        "department": document.department,
         "provider": provider,
     }
 
