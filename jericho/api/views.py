@@ -33,7 +33,7 @@ from ..scim.schema import GROUP, USER, ResourceType
 from ..storage import resources as storage
 from ..storage.filters import indexed_attributes
 from ..storage.versions import version_matches
-from ..urls import SCIM_PREFIX, is_scim_request, tenant_url
+from ..urls import SCIM_PREFIX, tenant_url
 from .provisioning_log import note, note_change
 
 bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)

@@ -330,14 +330,14 @@ def test_a_trial_on_this_computer_is_fine_for_a_trial(client, admin, scim):
     assert "Fine for a trial Step 3, Tenant URL and Secret Token: Entra can only reach" in text_of(summary)
     # The banner names the step that makes it amber, not the amber of users who need the admin.
     assert text_of(summary_banner(summary)).startswith("Fine for a trial Step 3, Tenant URL and Secret Token:")
-
-
-def summary_banner(page: str) -> str:
-    return re.search(r'<div class="sync-banner".*?</div>', page, re.S).group(0)
     scim.get(GUID_FILTER)
     page = step_page(client, 3)
     assert seen(page)[0] == "Done"
     assert "Entra's requests arrive all the same" in page
+
+
+def summary_banner(page: str) -> str:
+    return re.search(r'<div class="sync-banner".*?</div>', page, re.S).group(0)
 
 
 @pytest.mark.parametrize("app_config", [{"PUBLIC_URL": "http://scim.contoso.local"}])
