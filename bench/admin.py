@@ -10,11 +10,11 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 from flask import url_for
-from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 
 from jericho import create_app
-from jericho.storage.models import ActivityRollup, Organization, ProvisioningEvent, ScimToken, utcnow
-from jericho.storage.rollups import rollups_from_log
+from jericho.storage.models import Organization, ProvisioningEvent, ScimToken, utcnow
+from jericho.storage.rollups import rollups_count_log
 
 from bench import BenchError
 from bench.load import Connection
@@ -137,8 +137,7 @@ def fill_log(database_url: str, organization: str, *, user_ids: list[str], group
             with engine.begin() as connection:
                 connection.execute(insert(ProvisioningEvent), batch)
         with engine.begin() as connection:  # the rollups the log's writer would have added up
-            connection.execute(delete(ActivityRollup))
-            connection.execute(rollups_from_log(dialect=engine.dialect))
+            rollups_count_log(connection)
         # A month of log written in seconds: give the query planner the statistics that
         # autovacuum keeps while a log builds up (PostgreSQL; SQLite keeps none).
         if engine.dialect.name == "postgresql":

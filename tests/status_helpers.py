@@ -9,14 +9,14 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from jericho.extensions import db
 from jericho.security import IdCipher
-from jericho.status.cycles import TALLIED, Tally
+from jericho.status.cycles import Tally
 from jericho.storage import accounts
-from jericho.storage.models import ActivityRollup, ProvisioningEvent, User
-from jericho.storage.rollups import rollups_from_log
+from jericho.storage.models import ProvisioningEvent, User
+from jericho.storage.rollups import TALLIED, rollups_count_log, tallied_in
 
 
 def shown_id(app, event_id: int) -> str:
@@ -85,9 +85,8 @@ def age_log(app, delta: timedelta) -> None:
             user.created_at -= delta
             user.updated_at -= delta
         # The rollups of a log written at the earlier times.
-        db.session.execute(delete(ActivityRollup))
         db.session.flush()
-        db.session.execute(rollups_from_log())
+        rollups_count_log(db.session.connection())
         db.session.commit()
 
 
@@ -133,7 +132,7 @@ def page_text(response) -> str:
 class Activity(NamedTuple):
     """Requests of one kind, outcome and cause within one ten-minute bucket, as a rollup holds
     them (storage/rollups.py). The tests state the cycle and chart rules in these, and check the
-    database's sums by bucket (status/activity.py) against their tally by the same TALLIED."""
+    database's sums by bucket (status/activity.py) against their tally by the same rules."""
 
     bucket: datetime
     first: datetime
@@ -147,9 +146,5 @@ class Activity(NamedTuple):
 
     @property
     def tally(self) -> Tally:
-        return Tally(*(self.count if self._takes(*rule) else 0 for rule in TALLIED.values()))
-
-    def _takes(self, operations: tuple[str, ...] | None, resource_type: str | None, failed: bool | None) -> bool:
-        return ((operations is None or self.operation in operations)
-                and (resource_type is None or self.resource_type == resource_type)
-                and (failed is None or self.failed == failed))
+        counts = tallied_in(self.operation, self.resource_type or "", self.failed)
+        return Tally(*(self.count if name in counts else 0 for name in TALLIED))

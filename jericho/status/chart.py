@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 
+from markupsafe import Markup, escape
+
 from ..text import clock, counted
 from .cycles import Counted, Tally
 
@@ -56,6 +58,17 @@ class Chart:
     @property
     def empty(self) -> bool:
         return self.total.requests == 0
+
+    def bars_svg(self) -> Markup:
+        """The bars as SVG elements, each with its words on hover. Joined here: a template
+        spends ten times as long on a chart's few hundred elements."""
+        return Markup("".join(
+            f'<g class="sync-chart__bar"><title>{escape(bar.title)}</title>'
+            + "".join(f'<rect class="sync-chart__{segment.kind}" x="{bar.x}" y="{segment.y}" width="{bar.width}"'
+                      f' height="{segment.height}"></rect>' for segment in bar.segments)
+            + "</g>"
+            for bar in self.bars if bar.segments
+        ))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ CYCLE_GAP = ENTRA.sync.cycle_gap
 ON_DEMAND_CREATES = 1
 
 CHANGES = ("create", "update", "disable", "enable", "members", "delete")
-LOOKUPS = ("test_connection", "lookup", "list", "read", "discovery")
 
 
 class EventLike(Protocol):
@@ -35,26 +34,10 @@ class EventLike(Protocol):
     error_detail: str | None
 
 
-# What each count of a Tally takes, in the order of its fields: (operations, or None for any;
-# resource type, or None for any; failed, or None for either). The dashboard's query adds up the
-# rollups by these (activity.py): one definition.
-# A refused change changed nothing: it counts as an error only.
-TALLIED = {
-    "requests": (None, None, None),
-    "created": (("create",), None, False),
-    "users_created": (("create",), "User", False),
-    "groups_created": (("create",), "Group", False),
-    "updated": (("update", "members", "enable"), None, False),  # attributes, reactivations, members
-    "disabled": (("disable",), None, False),
-    "deleted": (("delete",), None, False),
-    "lookups": (LOOKUPS, None, False),
-    "test_connections": (("test_connection",), None, None),
-    "errors": (None, None, True),
-}
-
-
 @dataclass
 class Tally:
+    """Requests counted as storage.rollups.TALLIED says, in its order."""
+
     requests: int = 0
     created: int = 0
     users_created: int = 0

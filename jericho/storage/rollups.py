@@ -1,13 +1,15 @@
 """The provisioning log counted by organization, ten-minute bucket, kind, outcome and cause
-(`ActivityRollup`): what the dashboard's chart, cycles and error groups are drawn from.
+(`ActivityRollup`), and each bucket's kinds added up as the dashboard counts them
+(`ActivityBucket`): what the dashboard's chart, cycles and error groups are drawn from.
 
-The log's writer adds each batch of requests to the rollups in the batch's own transaction
+The log's writer adds each batch of requests to both in the batch's own transaction
 (`rollups_add`), so a page reads counts and never writes them. Requests of no organization (a
 token nobody knows, or none) have no rollups. Migration 0009 built them from the log stored
 before, with the statement `rollups_from_log` makes; pruning the log prunes its buckets too.
 """
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
@@ -15,9 +17,11 @@ from typing import Iterable
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Connection,
     Insert,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -31,7 +35,7 @@ from sqlalchemy import (
 from ..extensions import db
 from .cause_rules import CAUSE_RULES, CauseRule, cause_key
 from .database import dialect_insert
-from .models import ActivityRollup, ProvisioningEvent
+from .models import ActivityBucket, ActivityRollup, ProvisioningEvent
 
 # Shorter than half of Entra's 40-minute cycle, so no silence that ends a cycle fits inside one,
 # and with each bucket's first and last request, cycles come out exact.
@@ -41,6 +45,24 @@ MICROSECOND = timedelta(microseconds=1)
 # Literal, not bound, so both databases can match the partial index on failed requests.
 FAILED = ProvisioningEvent.status >= literal_column("400")
 KEY = ("organization_id", "bucket", "operation", "resource_type", "failed", "cause")
+BUCKET_KEY = ("organization_id", "bucket")
+
+LOOKUPS = ("test_connection", "lookup", "list", "read", "discovery")
+# What each count of a bucket takes, in the order of ActivityBucket's counts and of the fields of
+# status.cycles.Tally: (operations, or None for any; resource type, or None for any; failed, or
+# None for either). A refused change changed nothing: it counts as an error only.
+TALLIED = {
+    "requests": (None, None, None),
+    "created": (("create",), None, False),
+    "users_created": (("create",), "User", False),
+    "groups_created": (("create",), "Group", False),
+    "updated": (("update", "members", "enable"), None, False),  # attributes, reactivations, members
+    "disabled": (("disable",), None, False),
+    "deleted": (("delete",), None, False),
+    "lookups": (LOOKUPS, None, False),
+    "test_connections": (("test_connection",), None, None),
+    "errors": (None, None, True),
+}
 
 
 def microseconds(moment: datetime) -> int:
@@ -80,40 +102,93 @@ def rollup_rows(events: Iterable[dict]) -> list[dict]:
     return [rows[key] for key in sorted(rows)]
 
 
+@functools.cache
+def tallied_in(operation: str, resource_type: str, failed: bool) -> tuple[str, ...]:
+    """The counts of a bucket (TALLIED) that a request of this kind adds to."""
+    return tuple(name for name, (operations, tallied_type, tallied_failed) in TALLIED.items()
+                 if (operations is None or operation in operations)
+                 and (tallied_type is None or resource_type == tallied_type)
+                 and (tallied_failed is None or failed == tallied_failed))
+
+
+def bucket_rows(rollups: Iterable[dict]) -> list[dict]:
+    """Rollup rows (or what a batch adds to them) added up by organization and bucket, as
+    ActivityBucket rows, in key order."""
+    rows: dict[tuple, dict] = {}
+    for rollup in rollups:
+        key = (rollup["organization_id"], rollup["bucket"])
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {**dict(zip(BUCKET_KEY, key)), "first": rollup["first"], "last": rollup["last"],
+                               **dict.fromkeys(TALLIED, 0)}
+        else:
+            row["first"], row["last"] = min(row["first"], rollup["first"]), max(row["last"], rollup["last"])
+        for name in tallied_in(rollup["operation"], rollup["resource_type"], rollup["failed"]):
+            row[name] += rollup["count"]
+    return [rows[key] for key in sorted(rows)]
+
+
 def rollups_add(*, events: list[dict]) -> None:
-    """Add stored requests to the rollups, within the caller's transaction."""
+    """Add stored requests to the rollups and their buckets, within the caller's transaction.
+    Both only add, so writers that commit in any order leave the same counts."""
     rows = rollup_rows(events)
     if rows:
-        db.session.execute(_upsert(), rows)
+        db.session.execute(_upsert(ActivityRollup.__table__, KEY), rows)
+        db.session.execute(_upsert(ActivityBucket.__table__, BUCKET_KEY), bucket_rows(rows))
 
 
-_upserts: dict[str, Insert] = {}
+_upserts: dict[tuple[str, str], Insert] = {}
 
 
-def _upsert() -> Insert:
-    """The upsert, made once per database: building it costs more than running it."""
+def _upsert(table: Table, key: tuple[str, ...]) -> Insert:
+    """The upsert that adds to `table`'s rows, made once per table and database: building it
+    costs more than running it."""
     name = db.engine.dialect.name
-    if name not in _upserts:
-        table = ActivityRollup.__table__
+    if (table.name, name) not in _upserts:
         statement = dialect_insert(table)
         smaller, larger = (func.least, func.greatest) if name == "postgresql" else (func.min, func.max)
-        _upserts[name] = statement.on_conflict_do_update(index_elements=[table.c[column] for column in KEY], set_={
-            "count": table.c.count + statement.excluded.count,
-            "first": smaller(table.c.first, statement.excluded.first),
-            "last": larger(table.c.last, statement.excluded.last),
-            "latest_event_id": larger(table.c.latest_event_id, statement.excluded.latest_event_id),
-        })
-    return _upserts[name]
+        combined = {"first": smaller, "last": larger, "latest_event_id": larger}
+        _upserts[table.name, name] = statement.on_conflict_do_update(
+            index_elements=[table.c[column] for column in key],
+            set_={column.name: combined[column.name](column, statement.excluded[column.name])
+                  if column.name in combined else column + statement.excluded[column.name]
+                  for column in table.columns if column.name not in key},
+        )
+    return _upserts[table.name, name]
 
 
 def rollups_prune(*, cutoff: datetime) -> None:
     """Forget the buckets wholly before `cutoff`, and count the one it falls in again from what
     the log still holds of it (within the caller's transaction, after the log was pruned)."""
-    start, r, e = bucket_floor(cutoff), ActivityRollup, ProvisioningEvent
-    db.session.execute(delete(r).where(r.bucket < microseconds(start)))
+    start, r, b, e = bucket_floor(cutoff), ActivityRollup, ActivityBucket, ProvisioningEvent
+    for table in (b, r):
+        db.session.execute(delete(table).where(table.bucket < microseconds(start)))
     if start < cutoff:
-        db.session.execute(delete(r).where(r.bucket == microseconds(start)))
+        for table in (b, r):
+            db.session.execute(delete(table).where(table.bucket == microseconds(start)))
         db.session.execute(rollups_from_log(e.occurred_at >= start, e.occurred_at < start + ACTIVITY_BUCKET))
+        buckets_from_rollups(db.session.connection(), r.bucket == microseconds(start))
+
+
+def rollups_count_log(connection: Connection) -> None:
+    """Count the whole log into rollups and buckets again: after the log was written other than
+    by its writer (in bulk, or with its times changed)."""
+    for table in (ActivityBucket, ActivityRollup):
+        connection.execute(delete(table))
+    connection.execute(rollups_from_log(dialect=connection.dialect))
+    buckets_from_rollups(connection)
+
+
+def buckets_from_rollups(connection: Connection, *conditions) -> None:
+    """Add up the rollups `conditions` select into their buckets (none may be there yet)."""
+    r = ActivityRollup
+    rollups = connection.execute(
+        select(*(r.__table__.c[name] for name in (*BUCKET_KEY, "operation", "resource_type", "failed", "first",
+                                                  "last", "count"))).where(*conditions)
+    ).mappings()
+    rows = bucket_rows(rollups)
+    if rows:
+        connection.execute(ActivityBucket.__table__.insert(), rows)
 
 
 def cause_condition(rule: CauseRule) -> ColumnElement:

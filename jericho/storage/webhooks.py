@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select
 
 from ..extensions import db
 from .accounts import AccountError
@@ -197,9 +197,18 @@ def webhook_deliveries_of(endpoint_id: int, *, limit: int = LOG_LENGTH) -> list[
     ).scalars())
 
 
+# Whether an organization has an API key or a webhook endpoint.
+_HAS_CONSUMERS = select(or_(
+    exists().where(ApiKey.organization_id == bindparam("organization_id")),
+    exists().where(WebhookEndpoint.organization_id == bindparam("organization_id")),
+))
+
+
 def consumers_summary(organization_id: int) -> ConsumersSummary:
     """The last poll of each key, with how many events came after it, and each endpoint's health
-    and backlog."""
+    and backlog. Most organizations have neither: one statement says so."""
+    if not db.session.connection().execute(_HAS_CONSUMERS, {"organization_id": organization_id}).scalar_one():
+        return ConsumersSummary([], [])
     api_keys = api_keys_of(organization_id)
     # The events' cursor only for keys that have read the feed (most dashboards have none).
     latest = events_latest(organization_id) if any(key.last_poll_seq is not None for key in api_keys) else 0

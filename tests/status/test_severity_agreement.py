@@ -3,12 +3,11 @@ requests the same way: one severity model (providers/severity.py), rendered by b
 import re
 
 import pytest
-from sqlalchemy import delete
 
 from jericho.extensions import db
 from jericho.storage import accounts
-from jericho.storage.models import ActivityRollup, ProvisioningEvent, utcnow
-from jericho.storage.rollups import rollups_from_log
+from jericho.storage.models import ProvisioningEvent, utcnow
+from jericho.storage.rollups import rollups_count_log
 
 from status_helpers import TEST_CONNECTION, admin, lookup, page_text, provision_group, provision_user, revoke_the_token  # noqa: F401 (fixtures)
 
@@ -39,9 +38,8 @@ def answered(app, *statuses: int) -> None:
                 occurred_at=utcnow(), organization_id=organization.id, method="PATCH", path="/scim_v2/Users/x",
                 status=status, operation="update", resource_type="User", action="update user user0@contoso.com",
                 error_detail="busy" if status in (429, 503) else "boom"))
-        db.session.execute(delete(ActivityRollup))
         db.session.flush()
-        db.session.execute(rollups_from_log())
+        rollups_count_log(db.session.connection())
         db.session.commit()
 
 

@@ -1,10 +1,10 @@
-"""The dashboard's rollups: written with each batch of the log, they equal a count of the log
-across bucket boundaries, batches, causes and pruning; requests of no organization have none;
-and no status page writes anything."""
+"""The dashboard's rollups and buckets: written with each batch of the log, they equal a count of
+the log across bucket boundaries, batches, causes and pruning; requests of no organization have
+none; and no status page writes anything."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import event, select
 
 from jericho.api.provisioning_log import EXTENSION
 from jericho.extensions import db
@@ -12,8 +12,8 @@ from jericho.status import dashboard as status_dashboard
 from jericho.status import log_queries, retention
 from jericho.status import views as status_views
 from jericho.status.chart import CHART_RANGES
-from jericho.storage.models import ActivityRollup, Organization, ProvisioningEvent
-from jericho.storage.rollups import bucket_floor, rollup_rows, rollups_from_log
+from jericho.storage.models import ActivityBucket, ActivityRollup, Organization, ProvisioningEvent
+from jericho.storage.rollups import KEY, bucket_floor, bucket_rows, rollup_rows, rollups_count_log
 
 from status_helpers import admin, provision_group, provision_user  # noqa: F401 (fixtures)
 
@@ -40,21 +40,27 @@ def write(app, organization_id: int | None, *moments: datetime, status: int = 20
     writer.flush()
 
 
+ROLLUP_COLUMNS = (*KEY, "first", "last", "count", "latest_event_id")
+
+
 def stored() -> list[tuple]:
-    r = ActivityRollup
-    return sorted(tuple(row) for row in db.session.execute(
-        select(r.organization_id, r.bucket, r.operation, r.resource_type, r.failed, r.cause, r.first, r.last, r.count,
-               r.latest_event_id)))
+    r = ActivityRollup.__table__
+    return sorted(tuple(row) for row in db.session.execute(select(*(r.c[name] for name in ROLLUP_COLUMNS))))
 
 
-def from_the_log() -> list[tuple]:
-    """The rollups as counting the whole log gives them, in Python and in SQL (migration 0009)."""
+def stored_buckets() -> list[tuple]:
+    return sorted(tuple(row) for row in db.session.execute(select(*ActivityBucket.__table__.columns)))
+
+
+def from_the_log() -> tuple[list[tuple], list[tuple]]:
+    """The rollups and buckets as counting the whole log gives them, in Python and in SQL
+    (migrations 0009 and 0016)."""
     events = [{column.key: getattr(e, column.key) for column in ProvisioningEvent.__table__.columns}
               for e in db.session.execute(select(ProvisioningEvent)).scalars()]
-    counted = sorted(tuple(row.values()) for row in rollup_rows(events))
-    db.session.execute(delete(ActivityRollup))
-    db.session.execute(rollups_from_log())
-    assert stored() == counted
+    rollups = rollup_rows(events)
+    counted = sorted(tuple(row.values()) for row in rollups), [tuple(row.values()) for row in bucket_rows(rollups)]
+    rollups_count_log(db.session.connection())
+    assert (stored(), stored_buckets()) == counted
     db.session.rollback()
     return counted
 
@@ -77,10 +83,10 @@ def log(app, scim):
     return organization_id
 
 
-def test_rollups_equal_a_count_of_the_log(app, log):
+def test_rollups_and_buckets_equal_a_count_of_the_log(app, log):
     with app.app_context():
         rows = stored()
-        assert rows == from_the_log()
+        assert (rows, stored_buckets()) == from_the_log()
         assert None not in {row[0] for row in rows}  # no rollup for requests of no organization
         lookups = [row for row in rows if row[1] == microseconds_of(START + timedelta(minutes=10))
                    and row[2] == "lookup"]
@@ -94,10 +100,10 @@ def microseconds_of(moment: datetime) -> int:
 
 
 @pytest.mark.parametrize("cutoff", [timedelta(minutes=10), timedelta(minutes=14), timedelta(minutes=60, seconds=1)])
-def test_pruning_keeps_the_rollups_equal_to_the_log(app, log, cutoff):
+def test_pruning_keeps_the_rollups_and_buckets_equal_to_the_log(app, log, cutoff):
     with app.app_context():
         retention.prune_log(now=START + cutoff + timedelta(days=1), days=1, pause=0)
-        assert stored() == from_the_log()
+        assert (stored(), stored_buckets()) == from_the_log()
 
 
 def test_the_dashboard_errors_match_the_log(app, log):
