@@ -21,6 +21,7 @@ from ..scim import okta
 from ..scim.errors import TooManyRequests, Unauthorized
 from ..security import hash_token
 from ..storage import accounts, token_checks
+from ..storage.database import lift_statement_limit
 from ..storage.models import OKTA, utcnow
 from ..storage.token_checks import TokenRefused
 from ..urls import is_scim_request
@@ -121,10 +122,14 @@ def _refusal(detail: str) -> Unauthorized | TooManyRequests:
 
 
 def _check_unchecked(response: Response) -> Response:
-    """A request that began no transaction (discovery, or refused before its work) has its
-    token checked now: whatever it was about to answer, a revoked token gets 401."""
+    """A request that began no transaction (discovery, or refused before its work), or whose
+    last one rolled back, has its token checked now: whatever it was about to answer, a revoked
+    token gets 401."""
     if not token_checks.check_pending():
         return response
+    # The request's work is over, and its deadline may be past: that must not stop a moment's
+    # check and turn the answer into a 500.
+    lift_statement_limit()
     try:
         token_checks.check_now()
     except TokenRefused as refused:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from jericho import config
 from jericho.extensions import db
@@ -53,7 +53,7 @@ def test_the_budget_is_configurable(app, scim):
 # -- the deadline (SCIM_DATABASE_TIMEOUT_SECONDS) ------------------------------------------------
 
 @pytest.fixture
-def stall_before(app, deadline_clock):
+def stall_before(app, deadline_clock, listen):
     """stall_before(prefix): the first statement whose SQL starts with `prefix` is preceded, in its
     transaction, by one that outlasts the request's deadline."""
 
@@ -65,8 +65,7 @@ def stall_before(app, deadline_clock):
                 armed[0] = False
                 stall(deadline_clock, connection)
 
-        with app.app_context():
-            event.listen(db.engine, "before_cursor_execute", before)
+        listen("before_cursor_execute", before)
 
     return arm
 
@@ -94,6 +93,22 @@ def test_a_write_that_runs_out_of_time_is_503_and_changes_nothing(app, scim, sta
     with app.app_context():
         logged = db.session.execute(select(ProvisioningEvent).where(ProvisioningEvent.method == "PUT")).scalar_one()
         assert logged.status == 503 and "database time" in logged.error_detail
+
+
+def test_the_token_check_after_a_stopped_write_has_no_deadline(scim, stall_before, listen):
+    """A stopped write rolls back, so its token is checked again before the answer leaves. That
+    check is a moment's work past the deadline: were it stopped too, the answer would be a 500."""
+    group = scim.post("/Groups", json={"displayName": "Finance"}).json
+    stall_before("INSERT INTO memberships")
+
+    def slow_token_check(connection, cursor, statement, *rest):
+        if statement.lstrip().startswith("SELECT scim_tokens.id, scim_tokens.revoked_at"):
+            run(SLOW, connection)
+
+    listen("before_cursor_execute", slow_token_check)
+    user = scim.post("/Users", json={"userName": "ava@contoso.com"}).json
+    assert_timed_out(scim.put(f"/Groups/{group['id']}", json={"displayName": "Finance",
+                                                              "members": [{"value": user["id"]}]}))
 
 
 def test_a_search_that_runs_out_of_time_is_503(scim, stall_before):
