@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from jinja2 import FileSystemBytecodeCache
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from werkzeug.routing import Rule
 
 from jericho import create_app
@@ -25,13 +25,18 @@ from jericho.storage.models import AdminUser, Organization
 
 SQLITE_FILE = "test.sqlite3"
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
-# Tests run in parallel processes (pytest-xdist): on PostgreSQL each has a database of its own,
-# named after the one given and the process (test_gw0, test_gw1...), so none sees another's rows.
+# Tests run in parallel processes (pytest-xdist), each with a database of its own that every test
+# of the process starts empty: on PostgreSQL, named after the one given and the process (test_gw0,
+# test_gw1...); on SQLite, a file in a folder removed at exit.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if ON_POSTGRES and WORKER:
     DATABASE_URL = make_url(DATABASE_URL).set(database=f"{make_url(DATABASE_URL).database}_{WORKER}") \
         .render_as_string(hide_password=False)
+_SQLITE_FOLDER = tempfile.TemporaryDirectory(prefix="jericho-database-")
+SQLITE_DATABASE = Path(_SQLITE_FOLDER.name) / SQLITE_FILE
+if not ON_POSTGRES:
+    DATABASE_URL = f"sqlite:///{SQLITE_DATABASE}"
 
 
 # Where every test starts: a fixed moment, mid-day and mid-bucket (the dashboard counts requests
@@ -80,6 +85,27 @@ def url_builders_compiled_once() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_engine_per_database() -> Iterator[None]:
+    """SQLAlchemy compiles each statement once per engine, and compiling every statement again for
+    each test's app cost more than running them. The apps of a process share one engine for each
+    database and settings; each test leaves the engine's connections closed."""
+    make_engine = db._make_engine
+    engines: dict[str, Engine] = {}
+
+    def shared(bind_key: str | None, options: dict[str, Any], app: Flask) -> Engine:
+        key = repr(sorted(options.items(), key=lambda item: item[0]))
+        if key not in engines:
+            engines[key] = make_engine(bind_key, options, app)
+        return engines[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "_make_engine", shared)
+        yield
+    for engine in engines.values():
+        engine.dispose()
+
+
 # Each test's app has a template environment of its own. Compiled once per process and kept in a
 # folder removed at exit, the templates cost the suite a fraction of compiling them for each test.
 _COMPILED_TEMPLATES_FOLDER = tempfile.TemporaryDirectory(prefix="jericho-templates-")
@@ -94,7 +120,7 @@ def make_app(instance_path, **config: Any):
         # Each request's log entry is stored before its answer, so a test can read it at once;
         # test_provisioning_log.py covers the batched writer that servers use.
         "PROVISIONING_LOG_FLUSH_SECONDS": 0,
-        "DATABASE_URL": DATABASE_URL or f"sqlite:///{Path(instance_path) / SQLITE_FILE}",
+        "DATABASE_URL": DATABASE_URL,
     }
     settings.update(config)
     app = create_app(settings, instance_path=instance_path)
@@ -146,7 +172,7 @@ def empty_sqlite_database() -> bytes:
     """An SQLite file with the schema and no rows, made once per run: each test starts from a copy
     of it, which costs far less than creating the schema again."""
     with tempfile.TemporaryDirectory() as folder:
-        app = make_app(Path(folder))
+        app = make_app(Path(folder), DATABASE_URL=f"sqlite:///{Path(folder) / SQLITE_FILE}")
         with app.app_context():
             db.create_all()
             db.engine.dispose()  # the last connection to close folds the WAL into the file
@@ -155,12 +181,13 @@ def empty_sqlite_database() -> bytes:
 
 @contextmanager
 def fresh_app(instance_path, **config: Any) -> Iterator[Flask]:
-    """An app on an empty database: a new SQLite file, or PostgreSQL (its schema made by
-    `postgres_schema`) emptied again afterwards."""
-    database = Path(instance_path) / SQLITE_FILE
-    copied = not ON_POSTGRES and "DATABASE_URL" not in config and not database.exists()
-    if copied:
-        database.write_bytes(empty_sqlite_database())
+    """An app on an empty database: the process's SQLite file made empty again, or PostgreSQL (its
+    schema made by `postgres_schema`) emptied again afterwards."""
+    copied = not ON_POSTGRES and "DATABASE_URL" not in config
+    if copied:  # no connection is open: the last test's app closed them
+        for leftover in (Path(f"{SQLITE_DATABASE}-wal"), Path(f"{SQLITE_DATABASE}-shm")):
+            leftover.unlink(missing_ok=True)
+        SQLITE_DATABASE.write_bytes(empty_sqlite_database())
     app = make_app(instance_path, **config)
     if not ON_POSTGRES and not copied:
         with app.app_context():
@@ -179,6 +206,23 @@ def fresh_app(instance_path, **config: Any) -> Iterator[Flask]:
 def app(tmp_path, postgres_schema, app_config):
     with fresh_app(tmp_path, **app_config) as app:
         yield app
+
+
+@pytest.fixture
+def listen(app) -> Iterator[Callable[[str, Callable], None]]:
+    """listen(name, listener): a listener to the app's engine for this test only (the apps of a
+    process share their engine)."""
+    with app.app_context():
+        engine = db.engine
+    added: list[tuple[str, Callable]] = []
+
+    def add(name: str, listener: Callable) -> None:
+        event.listen(engine, name, listener)
+        added.append((name, listener))
+
+    yield add
+    for name, listener in added:
+        event.remove(engine, name, listener)
 
 
 @pytest.fixture

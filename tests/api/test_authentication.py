@@ -4,7 +4,6 @@ its own."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from jericho.api import provisioning_log
 from jericho.extensions import db
@@ -111,15 +110,13 @@ def test_a_write_retried_after_a_rollback_checks_the_token_again(app, scim):
             db.session.execute(db.select(User.pk)).all()  # the retry
 
 
-def test_a_known_token_costs_no_transaction_of_its_own(app, scim, monkeypatch):
+def test_a_known_token_costs_no_transaction_of_its_own(app, scim, monkeypatch, listen):
     ava = scim.post("/Users", json=new_user("ava@contoso.com")).get_json()
     # On a server the log is written apart from the request, in batches (test_provisioning_log.py).
     monkeypatch.setattr(app.extensions[provisioning_log.EXTENSION], "_store", lambda batch: None)
-    with app.app_context():
-        engine = db.engine
-    transactions, statements = [], []  # this test's engine: its listeners go with it
-    event.listen(engine, "begin", transactions.append)
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    transactions, statements = [], []
+    listen("begin", transactions.append)
+    listen("before_cursor_execute", lambda *args: statements.append(args[2]))
     assert scim.get(f"/Users/{ava['id']}").status_code == 200
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(transactions) == 1 and len(reads) == 2, statements  # the token's check, the user with its groups
