@@ -4,20 +4,17 @@ section; and one organization never touching another's."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
 from jericho.extensions import db
 from jericho.storage.consumer_models import ApiKey, WebhookDelivery, WebhookEndpoint
-from jericho.storage.models import AdminAuditEvent
+from jericho.storage.models import AdminAuditEvent, utcnow
 from jericho.webhooks.delivery import deliver_due
 from jericho.webhooks.signing import derive_secret
 from receiver import receiver  # noqa: F401 (a fixture)
 from status_helpers import admin, page_text  # noqa: F401 (admin: a fixture)
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -36,7 +33,7 @@ def audit_actions(app) -> list[str]:
 
 def deliver(app) -> None:
     with app.app_context():
-        while deliver_due(clock=lambda: NOW, config=app.config):
+        while deliver_due(clock=utcnow, config=app.config):
             pass
         db.session.remove()
 

@@ -10,14 +10,18 @@ import pytest
 from sqlalchemy import select, update
 
 from jericho.extensions import db
+from jericho.storage import events
 from jericho.storage.accounts import organization_by_name
 from jericho.storage.api_keys import api_key_create
 from jericho.storage.consumer_models import DirectoryEvent, WebhookDelivery, WebhookEndpoint
 from jericho.storage.deliveries import Attempt, delivery_batch, delivery_claim, delivery_record
-from jericho.storage import events
 from jericho.storage.events import events_prune
 from jericho.storage.webhooks import (
-    Health, organizations_with_endpoints, webhook_endpoint_disable, webhook_endpoint_resume, webhook_endpoints_of,
+    Health,
+    organizations_with_endpoints,
+    webhook_endpoint_disable,
+    webhook_endpoint_resume,
+    webhook_endpoints_of,
     webhook_redeliver,
 )
 from jericho.webhooks import addresses
@@ -25,21 +29,12 @@ from jericho.webhooks.addresses import WebhookUrlError
 from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at
 from jericho.webhooks.endpoints import endpoint_add
 from jericho.webhooks.signing import verify
+
+from conftest import Clock
 from receiver import HANG, Receiver, receiver  # noqa: F401 (receiver: a fixture)
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -48,8 +43,10 @@ def app_config():
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(clock: Clock) -> Clock:
+    """The app's own clock (conftest), at NOW: the changes and their deliveries share it."""
+    clock.now = NOW
+    return clock
 
 
 def add_endpoint(app, url: str, events: str = "user.*,group.*", organization: str = "Contoso"):
@@ -100,6 +97,7 @@ def test_every_event_arrives_once_in_order_and_signed(app, scim, receiver, clock
     assert [e["id"] for e in events] == ["1", "2", "3", "4", "5"]
     assert [e["type"] for e in events] == ["user.created", "user.created", "group.created",
                                             "group.member_added", "group.member_added"]
+    assert {e["occurredAt"] for e in events} == {"2026-03-02T09:00:00.000Z"}  # one clock for the app and the test
     for item in receiver.received:
         assert item.headers["Content-Type"] == "application/json"
         assert item.headers["Jericho-Event-Id"] == item.event()["id"]
