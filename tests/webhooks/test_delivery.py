@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
+from jericho import create_app
 from jericho.extensions import db
 from jericho.storage import events
 from jericho.storage.accounts import organization_by_name
@@ -26,7 +27,7 @@ from jericho.storage.webhooks import (
 )
 from jericho.webhooks import addresses
 from jericho.webhooks.addresses import WebhookUrlError
-from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at
+from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at, prune_expired
 from jericho.webhooks.endpoints import endpoint_add
 from jericho.webhooks.signing import verify
 
@@ -325,3 +326,42 @@ def test_only_changes_of_organizations_with_webhooks_wake_the_worker(app, scim, 
         assert worker.wake.is_set()
     finally:
         events.committed.disconnect(worker._changed)
+
+
+@pytest.mark.parametrize(("retention", "days"), [
+    ({}, 30),  # as long as the provisioning log
+    ({"PROVISIONING_LOG_RETENTION_DAYS": "7"}, 7),
+    ({"EVENT_RETENTION_DAYS": "7", "PROVISIONING_LOG_RETENTION_DAYS": "90"}, 7),
+])
+def test_the_worker_prunes_events_and_deliveries_past_their_retention(app, scim, receiver, clock, retention, days):
+    app.config.update(retention)
+    endpoint_id, _ = add_endpoint(app, receiver.url)
+    create_users(scim, "old")
+    deliver(app, clock)
+    clock.advance(days=days - 1)
+    create_users(scim, "recent")
+    deliver(app, clock)
+    clock.advance(days=1, minutes=1)
+    with app.app_context():
+        assert prune_expired(app, now=clock()) == 2  # the old event and its delivery
+        key = api_key_create(organization_id=organization_by_name("Contoso").id, label="")[1]
+    assert [d.event_seq for d in log_of(app, endpoint_id)] == [2]
+    feed = app.test_client().get("/api/v1/events", query_string={"after": "0"},
+                                 headers={"Authorization": f"Bearer {key}"})
+    assert feed.status_code == 410
+
+
+@pytest.mark.parametrize("app_config", [{"EVENT_RETENTION_DAYS": "0", "PROVISIONING_LOG_RETENTION_DAYS": "7"}])
+def test_a_retention_of_zero_keeps_every_event(app, scim, clock):
+    create_users(scim, "ava")
+    clock.advance(days=400)
+    with app.app_context():
+        assert prune_expired(app, now=clock()) == 0
+        assert db.session.execute(select(DirectoryEvent)).scalar_one().seq == 1
+
+
+@pytest.mark.parametrize("value", ["thirty", "-1"])
+def test_a_wrong_events_retention_stops_the_start(tmp_path, value):
+    with pytest.raises(ValueError, match="EVENT_RETENTION_DAYS"):
+        create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                    "EVENT_RETENTION_DAYS": value}, instance_path=tmp_path)
