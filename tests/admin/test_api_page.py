@@ -77,7 +77,29 @@ def test_an_admin_adds_a_webhook_and_sees_its_deliveries(app, admin, scim, recei
     page = page_text(admin.get(f"/api/webhooks/{endpoint.id}"))
     assert "Retrying" in page and "failed 1 time" in page and "answered 502 Bad Gateway" in page
     assert "down for maintenance" in page  # the start of the answer, escaped
-    assert "1 waiting" in page_text(admin.get("/api"))
+    # Each attempt's time, outcome, status line, answer and duration, and a way to send it again.
+    assert re.search(r"12:04 UTC 1 user.created Failed answered 502 Bad Gateway <h1>down for maintenance</h1>x+ "
+                     r"\d+ ms Redeliver event 1", page)
+    assert "Retrying 1 waiting 12:04 UTC Failed event 1, 502" in page_text(admin.get("/api"))
+
+
+def test_an_endpoint_failing_for_a_day_shows_on_the_api_page_and_the_dashboard(app, admin, auth, scim, receiver,
+                                                                              clock):
+    admin.post("/api/webhooks", data={"url": receiver.url, "events": ["user.*"]})
+    receiver.answer(*[500] * 40)
+    scim.post("/Users", json={"userName": "ava@contoso.com"})
+    while True:
+        deliver(app)
+        with app.app_context():
+            endpoint = db.session.execute(select(WebhookEndpoint)).scalar_one()
+        if endpoint.failing_since is not None:
+            break
+        clock.now = endpoint.next_attempt_at
+    assert auth.sign_in().status_code == 302  # a day later
+    assert "Failing 1 waiting" in page_text(admin.get("/api"))
+    assert f"Webhook {receiver.url}: Failing 1 waiting" in page_text(admin.get("/status/"))
+    page = page_text(admin.get("/api/webhooks/1"))
+    assert "Delivery stopped" in page and "failed for 24 hours" in page and "Resume delivery" in page
 
 
 def test_the_delivery_log_shows_only_a_short_escaped_excerpt(app, admin, scim, receiver):
