@@ -100,6 +100,8 @@ def test_an_endpoint_failing_for_a_day_shows_on_the_api_page_and_the_dashboard(a
     assert f"Webhook {receiver.url}: Failing 1 waiting" in page_text(admin.get("/status/"))
     page = page_text(admin.get("/api/webhooks/1"))
     assert "Delivery stopped" in page and "failed for 24 hours" in page and "Resume delivery" in page
+    # Stopped longer than the events are kept, it would miss some: the admin is told in time.
+    assert "Events are kept 30 days: if it stays stopped longer, the events pruned meanwhile are never sent" in page
 
 
 def test_the_delivery_log_shows_only_a_short_escaped_excerpt(app, admin, scim, receiver):
@@ -121,6 +123,7 @@ def test_a_webhook_is_disabled_resumed_redelivered_and_deleted(app, admin, scim,
 
     assert "is disabled" in page_text(admin.post("/api/webhooks/1/disable", follow_redirects=True))
     assert "Disabled" in page_text(admin.get("/api"))
+    assert "Events are kept 30 days" in page_text(admin.get("/api/webhooks/1"))
     assert "delivers again" in page_text(admin.post("/api/webhooks/1/resume", follow_redirects=True))
 
     with app.app_context():
