@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
+import sqlalchemy
 from readme_samples import python_sample, run_sample
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
@@ -277,6 +278,29 @@ def test_a_pruned_cursor_answers_410_with_what_to_do(app, scim, api):
     body = response.get_json()
     assert body["error"] == "cursor_expired" and "/api/v1/users" in body["message"]
     assert api.get("/events", after="3").status_code == 200
+
+
+def test_a_change_committed_while_the_feed_is_read_never_makes_a_cursor_look_expired(app, scim, api):
+    create_user(scim, "ava@contoso.com")
+    writes: list[threading.Thread] = []
+
+    def commit_a_change_meanwhile(conn, cursor, statement, *args) -> None:
+        # Once the feed's first query of the events has run: another connection commits event 2.
+        if not writes and "FROM directory_events" in statement:
+            writes.append(threading.Thread(target=create_user, args=(ScimClient(app.test_client(), scim.token),
+                                                                      "bo@contoso.com")))
+            writes[0].start()
+            writes[0].join()
+
+    with app.app_context():
+        engine = db.engine
+    sqlalchemy.event.listen(engine, "after_cursor_execute", commit_a_change_meanwhile)
+    try:
+        response = api.get("/events", after="1")
+    finally:
+        sqlalchemy.event.remove(engine, "after_cursor_execute", commit_a_change_meanwhile)
+    assert writes and response.status_code == 200, response.get_json()
+    assert [e["id"] for e in api.get("/events", after=response.get_json()["next"]).get_json()["data"]] == ["2"]
 
 
 def test_a_cursor_past_the_last_event_is_refused(scim, api):
