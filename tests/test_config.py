@@ -45,6 +45,15 @@ def test_trust_proxy_flag_wraps_the_app(tmp_path, monkeypatch):
     assert create_app(instance_path=tmp_path).config["TRUST_PROXY"] is False
 
 
+def test_webhooks_reach_private_networks_only_when_the_environment_allows_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", raising=False)
+    assert create_app(instance_path=tmp_path).config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] is False
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "1")
+    assert create_app(instance_path=tmp_path).config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] is True
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "0")
+    assert create_app(instance_path=tmp_path).config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] is False
+
+
 def test_create_app_writes_no_files(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -16,6 +16,7 @@ from ..storage.webhooks import (
     webhook_endpoint_resume, webhook_endpoint_status, webhook_redeliver,
 )
 from ..webhooks.addresses import WebhookUrlError
+from ..webhooks.delivery import retention_days
 from ..webhooks.endpoints import endpoint_add
 from .forms import ApiKeyForm, WebhookForm
 
@@ -99,7 +100,8 @@ def add_webhook():
 @bp.get(f"/webhooks/<{ROW_ID}:endpoint_id>")
 def webhook(endpoint_id: int):
     status = webhook_endpoint_status(_organization_id(), endpoint_id) or abort(404)
-    return render_template("api/webhook.html", status=status, deliveries=webhook_deliveries_of(endpoint_id))
+    return render_template("api/webhook.html", status=status, deliveries=webhook_deliveries_of(endpoint_id),
+                           retention_days=retention_days(current_app))
 
 
 # What each action on an endpoint does, and what the admin is told.

@@ -165,20 +165,21 @@ def event_json(seq: int, kind: str, occurred_at: datetime, data: str) -> str:
 def events_after(organization_id: int, *, after: int | None, limit: int) -> Feed:
     """Up to `limit` events after the cursor `after` (from the oldest kept when None), in order.
     CursorExpired when events after it were pruned; CursorUnknown when it is past the last one."""
+    # The counter first: every event up to it has committed, so the query after it sees them all
+    # (on PostgreSQL each statement sees what had committed when it began). Read after the
+    # events, the counter could count a change committed in between, and the cursor would look
+    # expired when it is not.
+    latest = events_latest(organization_id)
+    if after is not None and after > latest:
+        raise CursorUnknown(after)
     statement = select(DirectoryEvent).where(DirectoryEvent.organization_id == organization_id)
     if after is not None:
         statement = statement.where(DirectoryEvent.seq > after)
     rows = list(db.session.execute(statement.order_by(DirectoryEvent.seq).limit(limit + 1)).scalars())
-    if after is not None and rows and rows[0].seq != after + 1:
+    if after is not None and after < latest and (not rows or rows[0].seq != after + 1):
         raise CursorExpired(after)
-    if after is not None and not rows:
-        last = events_latest(organization_id)
-        if last > after:
-            raise CursorExpired(after)
-        if last < after:
-            raise CursorUnknown(after)
     page = rows[:limit]
-    cursor = page[-1].seq if page else (after if after is not None else 0)
+    cursor = page[-1].seq if page else (after if after is not None else latest)
     return Feed([event_json(row.seq, row.type, row.occurred_at, row.data) for row in page], cursor, len(rows) > limit)
 
 

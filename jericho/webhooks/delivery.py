@@ -171,7 +171,7 @@ class Worker:
                         worked = deliver_due(clock=utcnow, config=config)
                         if utcnow() >= next_prune:
                             next_prune = utcnow() + PRUNE_INTERVAL
-                            self._prune()
+                            prune_expired(self.app, now=utcnow())
                         if not worked:
                             break
                 except Exception:
@@ -181,9 +181,14 @@ class Worker:
                     db.session.remove()
             self.wake.wait(pause)
 
-    def _prune(self) -> None:
-        days = retention_days(self.app)
-        if days:
-            pruned = events.events_prune(now=utcnow(), days=days) + deliveries_prune(now=utcnow(), days=days)
-            if pruned:
-                log.info("pruned %d events and webhook deliveries older than %d days", pruned, days)
+
+def prune_expired(app: Flask, *, now: datetime) -> int:
+    """Delete the events and the delivery log past their retention (a cursor older than that then
+    answers 410); returns how many rows went."""
+    days = retention_days(app)
+    if not days:
+        return 0
+    pruned = events.events_prune(now=now, days=days) + deliveries_prune(now=now, days=days)
+    if pruned:
+        log.info("pruned %d events and webhook deliveries older than %d days", pruned, days)
+    return pruned

@@ -4,20 +4,17 @@ section; and one organization never touching another's."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
 from jericho.extensions import db
 from jericho.storage.consumer_models import ApiKey, WebhookDelivery, WebhookEndpoint
-from jericho.storage.models import AdminAuditEvent
+from jericho.storage.models import AdminAuditEvent, utcnow
 from jericho.webhooks.delivery import deliver_due
 from jericho.webhooks.signing import derive_secret
 from receiver import receiver  # noqa: F401 (a fixture)
 from status_helpers import admin, page_text  # noqa: F401 (admin: a fixture)
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -36,7 +33,7 @@ def audit_actions(app) -> list[str]:
 
 def deliver(app) -> None:
     with app.app_context():
-        while deliver_due(clock=lambda: NOW, config=app.config):
+        while deliver_due(clock=utcnow, config=app.config):
             pass
         db.session.remove()
 
@@ -80,7 +77,31 @@ def test_an_admin_adds_a_webhook_and_sees_its_deliveries(app, admin, scim, recei
     page = page_text(admin.get(f"/api/webhooks/{endpoint.id}"))
     assert "Retrying" in page and "failed 1 time" in page and "answered 502 Bad Gateway" in page
     assert "down for maintenance" in page  # the start of the answer, escaped
-    assert "1 waiting" in page_text(admin.get("/api"))
+    # Each attempt's time, outcome, status line, answer and duration, and a way to send it again.
+    assert re.search(r"12:04 UTC 1 user.created Failed answered 502 Bad Gateway <h1>down for maintenance</h1>x+ "
+                     r"\d+ ms Redeliver event 1", page)
+    assert "Retrying 1 waiting 12:04 UTC Failed event 1, 502" in page_text(admin.get("/api"))
+
+
+def test_an_endpoint_failing_for_a_day_shows_on_the_api_page_and_the_dashboard(app, admin, auth, scim, receiver,
+                                                                              clock):
+    admin.post("/api/webhooks", data={"url": receiver.url, "events": ["user.*"]})
+    receiver.answer(*[500] * 40)
+    scim.post("/Users", json={"userName": "ava@contoso.com"})
+    while True:
+        deliver(app)
+        with app.app_context():
+            endpoint = db.session.execute(select(WebhookEndpoint)).scalar_one()
+        if endpoint.failing_since is not None:
+            break
+        clock.now = endpoint.next_attempt_at
+    assert auth.sign_in().status_code == 302  # a day later
+    assert "Failing 1 waiting" in page_text(admin.get("/api"))
+    assert f"Webhook {receiver.url}: Failing 1 waiting" in page_text(admin.get("/status/"))
+    page = page_text(admin.get("/api/webhooks/1"))
+    assert "Delivery stopped" in page and "failed for 24 hours" in page and "Resume delivery" in page
+    # Stopped longer than the events are kept, it would miss some: the admin is told in time.
+    assert "Events are kept 30 days: if it stays stopped longer, the events pruned meanwhile are never sent" in page
 
 
 def test_the_delivery_log_shows_only_a_short_escaped_excerpt(app, admin, scim, receiver):
@@ -102,6 +123,7 @@ def test_a_webhook_is_disabled_resumed_redelivered_and_deleted(app, admin, scim,
 
     assert "is disabled" in page_text(admin.post("/api/webhooks/1/disable", follow_redirects=True))
     assert "Disabled" in page_text(admin.get("/api"))
+    assert "Events are kept 30 days" in page_text(admin.get("/api/webhooks/1"))
     assert "delivers again" in page_text(admin.post("/api/webhooks/1/resume", follow_redirects=True))
 
     with app.app_context():

@@ -1,16 +1,23 @@
 """/api/v1: API keys, the directory read by cursor, the events feed, and errors that are JSON."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import pytest
+import sqlalchemy
+from readme_samples import python_sample, run_sample
 from sqlalchemy import select, update
+from werkzeug.serving import make_server
 
-from conftest import ScimClient, new_token
 from jericho.extensions import db
-from jericho.storage import accounts, events
+from jericho.storage import accounts, directory, events
 from jericho.storage.api_keys import api_key_create, api_key_revoke
 from jericho.storage.consumer_models import ApiKey, DirectoryEvent
+
+from conftest import ScimClient, new_token
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -212,6 +219,17 @@ def test_errors_are_json_never_html_nor_a_traceback(app, api, client):
     assert wrong_method.headers["Allow"]
 
 
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(api, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(directory, "users_page", broken)
+    response = api.get("/users")
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.get_json()["error"] == "internal_server_error" and response.get_json()["message"]
+    assert b"secret internals" not in response.data and b"RuntimeError" not in response.data
+
+
 def test_answers_are_never_cached(api):
     assert api.get("/users").headers["Cache-Control"] == "no-store"
     assert api.get("/nothing").headers["Cache-Control"] == "no-store"
@@ -262,6 +280,29 @@ def test_a_pruned_cursor_answers_410_with_what_to_do(app, scim, api):
     assert api.get("/events", after="3").status_code == 200
 
 
+def test_a_change_committed_while_the_feed_is_read_never_makes_a_cursor_look_expired(app, scim, api):
+    create_user(scim, "ava@contoso.com")
+    writes: list[threading.Thread] = []
+
+    def commit_a_change_meanwhile(conn, cursor, statement, *args) -> None:
+        # Once the feed's first query of the events has run: another connection commits event 2.
+        if not writes and "FROM directory_events" in statement:
+            writes.append(threading.Thread(target=create_user, args=(ScimClient(app.test_client(), scim.token),
+                                                                      "bo@contoso.com")))
+            writes[0].start()
+            writes[0].join()
+
+    with app.app_context():
+        engine = db.engine
+    sqlalchemy.event.listen(engine, "after_cursor_execute", commit_a_change_meanwhile)
+    try:
+        response = api.get("/events", after="1")
+    finally:
+        sqlalchemy.event.remove(engine, "after_cursor_execute", commit_a_change_meanwhile)
+    assert writes and response.status_code == 200, response.get_json()
+    assert [e["id"] for e in api.get("/events", after=response.get_json()["next"]).get_json()["data"]] == ["2"]
+
+
 def test_a_cursor_past_the_last_event_is_refused(scim, api):
     create_user(scim, "ava@contoso.com")
     response = api.get("/events", after="2")
@@ -277,6 +318,60 @@ def test_a_consumer_that_follows_the_feed_sees_every_change_once(scim, api):
         after = page["next"]
     seen += api.get("/events", after=after).get_json()["data"]
     assert [e["id"] for e in seen] == ["1", "2", "3", "4"]
+
+
+# -- the README's consumer ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(app) -> Iterator[str]:
+    """The app over HTTP on 127.0.0.1, for a client that speaks HTTP itself."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/api/v1"
+    server.shutdown()
+    thread.join(10)
+
+
+class Waiting(Exception):
+    """The consumer has read all there is, and would sleep now."""
+
+
+def run_readme_consumer(api_url: str, key: str, capsys, monkeypatch) -> list[str]:
+    """The README's polling consumer, as written, until it would wait for more; what it printed."""
+    def sleep(seconds: float) -> None:
+        raise Waiting
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    with pytest.raises(Waiting):
+        run_sample(python_sample("jericho-cursor.txt"),
+                   {'"https://scim.example.com/api/v1", "jak_…"': f"{api_url!r}, {key!r}"})
+    return capsys.readouterr().out.splitlines()
+
+
+def test_the_readme_consumer_reads_the_directory_then_follows_the_feed(app, scim, api, served, tmp_path, capsys,
+                                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cursor = tmp_path / "jericho-cursor.txt"
+    ava = create_user(scim, "ava@contoso.com")
+    assert run_readme_consumer(served, api.key, capsys, monkeypatch) == [f"store {[ava]}", "store []"]
+    assert cursor.read_text() == "1"
+
+    bo = create_user(scim, "bo@contoso.com")
+    finance = create_group(scim, "Finance", [bo])
+    assert run_readme_consumer(served, api.key, capsys, monkeypatch) == [
+        "apply 2 user.created", "apply 3 group.created", "apply 4 group.member_added"]
+    assert cursor.read_text() == "4"
+
+    # Its cursor older than the events kept: 410, and it reads the directory again.
+    cursor.write_text("1")
+    with app.app_context():
+        db.session.execute(update(DirectoryEvent).values(occurred_at=NOW - timedelta(days=40)))
+        db.session.commit()
+        events.events_prune(now=NOW, days=30)
+    assert run_readme_consumer(served, api.key, capsys, monkeypatch) == [f"store {[ava, bo]}", f"store {[finance]}"]
+    assert cursor.read_text() == "4"
 
 
 # -- the command line ---------------------------------------------------------------------------

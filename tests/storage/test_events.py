@@ -218,6 +218,8 @@ def test_the_feed_pages_by_cursor_and_refuses_pruned_and_unknown_cursors(app, sc
         with pytest.raises(events.CursorExpired):
             events.events_after(organization_id, after=2, limit=10)
         assert events.events_after(organization_id, after=5, limit=10).events == []
+        # Nothing kept: a consumer without a cursor follows on from the last event.
+        assert events.events_after(organization_id, after=None, limit=10).next == 5
 
 
 def entra_cycle(scim) -> None:

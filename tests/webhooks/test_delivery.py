@@ -9,37 +9,33 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
+from jericho import create_app
 from jericho.extensions import db
+from jericho.storage import events
 from jericho.storage.accounts import organization_by_name
 from jericho.storage.api_keys import api_key_create
 from jericho.storage.consumer_models import DirectoryEvent, WebhookDelivery, WebhookEndpoint
 from jericho.storage.deliveries import Attempt, delivery_batch, delivery_claim, delivery_record
-from jericho.storage import events
 from jericho.storage.events import events_prune
 from jericho.storage.webhooks import (
-    Health, organizations_with_endpoints, webhook_endpoint_disable, webhook_endpoint_resume, webhook_endpoints_of,
+    Health,
+    organizations_with_endpoints,
+    webhook_endpoint_disable,
+    webhook_endpoint_resume,
+    webhook_endpoints_of,
     webhook_redeliver,
 )
 from jericho.webhooks import addresses
 from jericho.webhooks.addresses import WebhookUrlError
-from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at
+from jericho.webhooks.delivery import Worker, deliver_due, next_attempt_at, prune_expired
 from jericho.webhooks.endpoints import endpoint_add
 from jericho.webhooks.signing import verify
+
+from conftest import Clock
 from receiver import HANG, Receiver, receiver  # noqa: F401 (receiver: a fixture)
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -48,8 +44,10 @@ def app_config():
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(clock: Clock) -> Clock:
+    """The app's own clock (conftest), at NOW: the changes and their deliveries share it."""
+    clock.now = NOW
+    return clock
 
 
 def add_endpoint(app, url: str, events: str = "user.*,group.*", organization: str = "Contoso"):
@@ -100,6 +98,7 @@ def test_every_event_arrives_once_in_order_and_signed(app, scim, receiver, clock
     assert [e["id"] for e in events] == ["1", "2", "3", "4", "5"]
     assert [e["type"] for e in events] == ["user.created", "user.created", "group.created",
                                             "group.member_added", "group.member_added"]
+    assert {e["occurredAt"] for e in events} == {"2026-03-02T09:00:00.000Z"}  # one clock for the app and the test
     for item in receiver.received:
         assert item.headers["Content-Type"] == "application/json"
         assert item.headers["Jericho-Event-Id"] == item.event()["id"]
@@ -327,3 +326,42 @@ def test_only_changes_of_organizations_with_webhooks_wake_the_worker(app, scim, 
         assert worker.wake.is_set()
     finally:
         events.committed.disconnect(worker._changed)
+
+
+@pytest.mark.parametrize(("retention", "days"), [
+    ({}, 30),  # as long as the provisioning log
+    ({"PROVISIONING_LOG_RETENTION_DAYS": "7"}, 7),
+    ({"EVENT_RETENTION_DAYS": "7", "PROVISIONING_LOG_RETENTION_DAYS": "90"}, 7),
+])
+def test_the_worker_prunes_events_and_deliveries_past_their_retention(app, scim, receiver, clock, retention, days):
+    app.config.update(retention)
+    endpoint_id, _ = add_endpoint(app, receiver.url)
+    create_users(scim, "old")
+    deliver(app, clock)
+    clock.advance(days=days - 1)
+    create_users(scim, "recent")
+    deliver(app, clock)
+    clock.advance(days=1, minutes=1)
+    with app.app_context():
+        assert prune_expired(app, now=clock()) == 2  # the old event and its delivery
+        key = api_key_create(organization_id=organization_by_name("Contoso").id, label="")[1]
+    assert [d.event_seq for d in log_of(app, endpoint_id)] == [2]
+    feed = app.test_client().get("/api/v1/events", query_string={"after": "0"},
+                                 headers={"Authorization": f"Bearer {key}"})
+    assert feed.status_code == 410
+
+
+@pytest.mark.parametrize("app_config", [{"EVENT_RETENTION_DAYS": "0", "PROVISIONING_LOG_RETENTION_DAYS": "7"}])
+def test_a_retention_of_zero_keeps_every_event(app, scim, clock):
+    create_users(scim, "ava")
+    clock.advance(days=400)
+    with app.app_context():
+        assert prune_expired(app, now=clock()) == 0
+        assert db.session.execute(select(DirectoryEvent)).scalar_one().seq == 1
+
+
+@pytest.mark.parametrize("value", ["thirty", "-1"])
+def test_a_wrong_events_retention_stops_the_start(tmp_path, value):
+    with pytest.raises(ValueError, match="EVENT_RETENTION_DAYS"):
+        create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                    "EVENT_RETENTION_DAYS": value}, instance_path=tmp_path)
