@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 
 from ..cli import jericho_cli, user_errors
 from ..extensions import db
-from ..storage.database import writes
+from ..storage.database import days_to_keep, writes
 from ..storage.models import Organization, ProvisioningEvent, utcnow, wall_clock
 from ..storage.rollups import rollups_prune
 
@@ -38,14 +38,7 @@ EXTENSION = "jericho.retention"
 
 
 def retention_days(app: Flask) -> int:
-    value = app.config[SETTING]
-    try:
-        days = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{SETTING} must be a whole number of days, not {value!r}") from None
-    if days < 0:
-        raise ValueError(f"{SETTING} must be 0 (keep everything) or more, not {days}")
-    return days
+    return days_to_keep(app.config[SETTING], SETTING)
 
 
 @dataclass

@@ -208,6 +208,18 @@ def chunks(items: list) -> Iterator[list]:
         yield items[start : start + CHUNK]
 
 
+def days_to_keep(value, setting: str) -> int:
+    """A retention setting's days: a whole number, 0 keeping everything. A wrong one raises
+    ValueError, so that it stops the start rather than a prune later."""
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{setting} must be a whole number of days, not {value!r}") from None
+    if days < 0:
+        raise ValueError(f"{setting} must be 0 (keep everything) or more, not {days}")
+    return days
+
+
 def delete_expired(owners: list, *, key, moment, cutoff: datetime, batch_size: int = CHUNK) -> int:
     """Delete the rows of each owner (a condition) whose `moment` is before `cutoff`, in `key`
     order and in short transactions of `batch_size`, so that a writer waits one batch at most.

@@ -29,6 +29,7 @@ from flask import Flask
 
 from ..extensions import db
 from ..storage import events
+from ..storage.database import days_to_keep
 from ..storage.deliveries import (
     Attempt, Claim, Item, deliveries_prune, delivery_batch, delivery_claim, delivery_record, delivery_release,
 )
@@ -73,14 +74,7 @@ def retention_days(app: Flask) -> int:
     """EVENT_RETENTION_DAYS, or PROVISIONING_LOG_RETENTION_DAYS when it is unset; 0 keeps all."""
     setting = "EVENT_RETENTION_DAYS" if app.config.get("EVENT_RETENTION_DAYS") not in (None, "") else (
         "PROVISIONING_LOG_RETENTION_DAYS")
-    value = app.config[setting]
-    try:
-        days = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{setting} must be a whole number of days, not {value!r}") from None
-    if days < 0:
-        raise ValueError(f"{setting} must be 0 (keep everything) or more, not {days}")
-    return days
+    return days_to_keep(app.config[setting], setting)
 
 
 def next_attempt_at(*, first_failure_at: datetime, attempts: int, now: datetime, retry_hours: float) -> datetime | None:
