@@ -45,6 +45,9 @@ def _lift(response: Response) -> Response:
 
 
 def _timed_out(error: StatementTimeout) -> Response:
+    # The request is over. What still runs before its answer leaves (the token's check, whose
+    # transaction rolled back with the work) must not meet the deadline that has passed.
+    lift_statement_limit()
     seconds = current_app.config[SETTING]
     # RFC 7644 §3.12 answers with the HTTP status that fits (RFC 7231 §6) and keeps scimType for
     # 400s. The request broke no rule that a 400 could name (filters over their cost are refused

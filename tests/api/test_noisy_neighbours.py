@@ -111,6 +111,26 @@ def test_the_deadline_ends_with_the_request(app, scim, stall_before, deadline_cl
         assert run(SLOW) >= 1  # as the admin pages and the CLI run theirs
 
 
+def test_a_stopped_writes_token_is_checked_again_without_the_deadline(app, scim, stall_before, deadline_clock):
+    """The transaction that checked the token rolled back with the stopped write, so the token is
+    checked again before the answer leaves; the request is over by then, and that check has no
+    deadline (with the deadline passed, any check slower than nothing failed the answer)."""
+    user = scim.post("/Users", json={"userName": "ava@contoso.com"}).json["id"]
+    group = scim.post("/Groups", json={"displayName": "Finance"}).json["id"]
+    stall_before("INSERT INTO memberships")
+    checks_after_the_stop = []
+
+    def slow_check(connection, cursor, statement, parameters, context, executemany):
+        if deadline_clock.now > 1000 + TIMEOUT_SECONDS and "scim_tokens.revoked_at" in statement:
+            checks_after_the_stop.append(statement)
+            run(SLOW, connection)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", slow_check)
+    assert_timed_out(scim.put(f"/Groups/{group}", json={"displayName": "Finance", "members": [{"value": user}]}))
+    assert checks_after_the_stop
+
+
 @pytest.mark.parametrize("seconds", ["5", -1, 7200, None])
 def test_a_wrong_time_limit_stops_the_start(tmp_path, seconds):
     with pytest.raises(ValueError, match="SCIM_DATABASE_TIMEOUT_SECONDS"):
