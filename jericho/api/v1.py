@@ -26,6 +26,7 @@ from . import rate_limits
 bp = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 
 MAX_CURSOR_DIGITS = 18  # fits a BIGINT
+MAX_KEY = 2**63 - 1  # a BIGINT's most, and SQLite's
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _page_cursor() -> int | None:
     if value is None:
         return None
     key = _page_keys().reveal(value)
-    if key is None:
+    if key is None or key > MAX_KEY:
         raise _invalid_cursor(value)
     return key
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from jericho.extensions import db
+from jericho.security import IdCipher
 from jericho.storage import accounts, events
 from jericho.storage.api_keys import api_key_create, api_key_revoke
 from jericho.storage.consumer_models import ApiKey, DirectoryEvent
@@ -175,8 +176,10 @@ def test_page_cursors_tell_nothing_of_other_organizations(app, scim, other_scim,
         cursors = [api.get(f"/{name}", limit=1).get_json()["next"]]
         cursors.append(api.get(f"/{name}", limit=1, after=cursors[0]).get_json()["next"])
         assert None not in cursors and not set(cursors) & {str(key) for key in keys}
-        refused = api.get(f"/{name}", after=str(keys[0]))
-        assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_cursor"
+        for cursor in (str(keys[0]), *(IdCipher(app.config["SECRET_KEY"], "api page cursors").hide(beyond)
+                                       for beyond in (2**63, 2**64 - 1))):  # past what any key can be
+            refused = api.get(f"/{name}", after=cursor)
+            assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_cursor"
 
 
 def test_users_filter_by_state_and_by_group(scim, api):
