@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .scim.errors import RetryLater, ScimError
+from .security import redact_tokens
 from .urls import is_api_request, is_scim_request
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -60,5 +61,6 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_unexpected_error(error: Exception):
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # A client may have put its token in the path (pasted into the Tenant URL).
+    current_app.logger.exception("unhandled error on %s %s", request.method, redact_tokens(request.path))
     return handle_http_error(InternalServerError())

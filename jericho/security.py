@@ -108,8 +108,9 @@ class IdCipher:
     HALF = 32
     MASK = (1 << HALF) - 1
 
-    def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(secret_key.encode(), b"jericho shown ids v1", hashlib.sha256).digest()
+    def __init__(self, secret_key: str, purpose: str = "shown ids") -> None:
+        """Ciphers of different purposes show the same number differently."""
+        self._key = hmac.new(secret_key.encode(), f"jericho {purpose} v1".encode(), hashlib.sha256).digest()
 
     def hide(self, number: int) -> str:
         left, right = number >> self.HALF, number & self.MASK

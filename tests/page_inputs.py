@@ -1,7 +1,8 @@
 """Every admin page a browser may GET, taken from the app's URL map, with hostile path ids and query
 values: the query parameters are the ones each page reads, recorded as it reads them, so a page
-or parameter added later is covered the day it appears. A page answers 200, 302, 400 or 404, and
-never fails (tests/admin/test_admin_input.py, and at length tests/system/test_admin_pages.py)."""
+or parameter added later is covered the day it appears. A page answers 200, 302, 308, 400 or
+404, and never fails (tests/admin/test_admin_input.py, and at length
+tests/system/test_admin_pages.py)."""
 from __future__ import annotations
 
 import re
@@ -22,7 +23,8 @@ from jericho.urls import API_PREFIX, SCIM_PREFIX
 
 from status_helpers import provision_group, provision_user
 
-ANSWERS = {200, 302, 400, 404}
+# 308: routing's redirect to the path with merged slashes, when a path id holds "/" (%2F).
+ANSWERS = {200, 302, 308, 400, 404}
 ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 # Numbers, dates, log cursors and text at and beyond every limit, and values the pages know.

@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from jericho import create_app
 from jericho.extensions import db
 from jericho.security import API_KEY_SCHEME, TOKEN_SCHEME, IdCipher, generate_token, hash_token, redact_tokens
-from jericho.storage import accounts
+from jericho.storage import accounts, token_checks
 from jericho.storage import resources as storage
 from jericho.storage.models import ProvisioningEvent, ScimToken
 
@@ -164,6 +164,21 @@ def test_a_token_in_the_tenant_url_or_encoded_in_the_query_is_redacted_from_the_
     auth.sign_in()
     export = client.get("/status/export/log.csv").get_data(as_text=True)
     assert f"jer%5f{prefix}%5f[redacted]" in export and secret not in export
+
+
+def test_a_token_in_the_path_of_a_request_that_fails_is_redacted_from_the_error_log(app, client, caplog, monkeypatch):
+    token = new_token(app)
+    prefix, secret = TOKEN_PATTERN.match(token).groups()
+
+    def broken(secret_hash):
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(token_checks, "token_by_hash", broken)
+    caplog.set_level(logging.ERROR)
+    response = client.get(f"/scim_v2/{token}/Users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert f"unhandled error on GET /scim_v2/jer_{prefix}_[redacted]/Users" in caplog.text
+    assert secret not in caplog.text
 
 
 @pytest.mark.parametrize("encode", [

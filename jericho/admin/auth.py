@@ -62,8 +62,9 @@ def load_admin(admin_id: str) -> AdminUser | None:
     if version is None:
         return None
     admin = db.session.execute(_ADMIN, {"admin_id": int(admin_id), "version": version}).scalar_one_or_none()
-    if admin is None:  # signed out elsewhere, password reset, or removed
+    if admin is None or not sessions.session_is_of(admin):  # signed out elsewhere, password reset, or removed
         sessions.session_forget()
+        return None
     return admin
 
 

@@ -1,28 +1,34 @@
 """The API page: how the training product reads the directory — its API keys, and the webhook
 endpoints that receive the events, each with its health, backlog and delivery log. Keys and
-signing secrets are shown once, when they are made. Another organization's keys, endpoints and
-deliveries answer 404."""
+signing secrets are shown once, when they are made. Endpoints and deliveries are named by the ids
+admins see (web.shown_ids), as every organization adds to them. Another organization's keys,
+endpoints and deliveries answer 404."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..urls import API_PREFIX
 from ..storage.accounts import AccountError
 from ..storage.api_keys import api_key_create, api_key_revoke
 from ..storage.models import utcnow
 from ..storage.webhooks import (
-    consumers_summary, webhook_deliveries_of, webhook_endpoint_delete, webhook_endpoint_disable,
-    webhook_endpoint_resume, webhook_endpoint_status, webhook_redeliver,
+    consumers_summary,
+    webhook_deliveries_of,
+    webhook_endpoint_delete,
+    webhook_endpoint_disable,
+    webhook_endpoint_resume,
+    webhook_endpoint_status,
+    webhook_redeliver,
 )
+from ..urls import API_PREFIX
 from ..webhooks.addresses import WebhookUrlError
 from ..webhooks.delivery import retention_days
 from ..webhooks.endpoints import endpoint_add
 from .forms import ApiKeyForm, WebhookForm
+from .web import shown_ids
 
 bp = Blueprint("consumers", __name__, url_prefix="/api")
-# Ids in a path, no larger than an Integer column holds (32 bits on PostgreSQL): beyond, 404.
-ROW_ID = "int(max=2147483647)"
+MAX_ROW_ID = 2**31 - 1  # what an Integer column holds (32 bits on PostgreSQL)
 
 RECENT_DELIVERIES = 5  # per endpoint on the API page; its own page shows more
 
@@ -97,8 +103,9 @@ def add_webhook():
     return _page(webhook_form=form, status=400)
 
 
-@bp.get(f"/webhooks/<{ROW_ID}:endpoint_id>")
-def webhook(endpoint_id: int):
+@bp.get("/webhooks/<endpoint_ref>")
+def webhook(endpoint_ref: str):
+    endpoint_id = _row_id(endpoint_ref)
     status = webhook_endpoint_status(_organization_id(), endpoint_id) or abort(404)
     return render_template("api/webhook.html", status=status, deliveries=webhook_deliveries_of(endpoint_id),
                            retention_days=retention_days(current_app))
@@ -112,26 +119,35 @@ _CHANGES = {
 }
 
 
-@bp.post(f"/webhooks/<{ROW_ID}:endpoint_id>/<any(disable, resume, delete):action>")
-def change_webhook(endpoint_id: int, action: str):
+@bp.post("/webhooks/<endpoint_ref>/<any(disable, resume, delete):action>")
+def change_webhook(endpoint_ref: str, action: str):
     change, words = _CHANGES[action]
     try:
-        change(organization_id=_organization_id(), endpoint_id=endpoint_id, admin_id=current_user.id,
+        change(organization_id=_organization_id(), endpoint_id=_row_id(endpoint_ref), admin_id=current_user.id,
                remote_addr=request.remote_addr, now=utcnow())
     except AccountError:
         abort(404)
-    flash(f"Webhook endpoint {endpoint_id} {words}.", "success")
+    flash(f"The webhook endpoint {words}.", "success")
     if action == "delete":
         return redirect(url_for("consumers.index"))
-    return redirect(url_for("consumers.webhook", endpoint_id=endpoint_id))
+    return redirect(url_for("consumers.webhook", endpoint_ref=endpoint_ref))
 
 
-@bp.post(f"/webhooks/<{ROW_ID}:endpoint_id>/deliveries/<{ROW_ID}:delivery_id>/redeliver")
-def redeliver(endpoint_id: int, delivery_id: int):
+@bp.post("/webhooks/<endpoint_ref>/deliveries/<delivery_ref>/redeliver")
+def redeliver(endpoint_ref: str, delivery_ref: str):
     try:
-        again = webhook_redeliver(organization_id=_organization_id(), endpoint_id=endpoint_id, delivery_id=delivery_id,
-                                  admin_id=current_user.id, remote_addr=request.remote_addr, now=utcnow())
+        again = webhook_redeliver(organization_id=_organization_id(), endpoint_id=_row_id(endpoint_ref),
+                                  delivery_id=_row_id(delivery_ref), admin_id=current_user.id,
+                                  remote_addr=request.remote_addr, now=utcnow())
     except AccountError:
         abort(404)
     flash(f"Event {again.event_seq} is queued for redelivery: it is sent within seconds.", "success")
-    return redirect(url_for("consumers.webhook", endpoint_id=endpoint_id))
+    return redirect(url_for("consumers.webhook", endpoint_ref=endpoint_ref))
+
+
+def _row_id(shown: str) -> int:
+    """The id of the row that an id shown on these pages names; 404 for any other text."""
+    row_id = shown_ids().reveal(shown)
+    if row_id is None or row_id > MAX_ROW_ID:
+        abort(404)
+    return row_id

@@ -5,6 +5,10 @@ The session is Flask's signed cookie. Beside Flask-Login's admin id it carries:
   while the version is still the admin's. Signing out, "sign out everywhere else" and a password
   reset raise it, which ends every session issued before, on every server process, copies of
   the cookie included;
+- a keyed digest of the admin's password hash, whose salt is drawn for each admin: the session
+  belongs to that account only, never to an admin created later with the same id (SQLite gives
+  a removed row's id to the next row stored, and the new admin's session version starts where
+  the removed one's may have been);
 - when the admin signed in, and when the session was last seen. A session ends after
   ADMIN_SESSION_IDLE_MINUTES without a request, and ADMIN_SESSION_LIFETIME_HOURS after sign-in
   whatever happens. The last-seen time lives in the cookie, not the database, and is refreshed
@@ -12,6 +16,8 @@ The session is Flask's signed cookie. Beside Flask-Login's admin id it carries:
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, session
@@ -20,6 +26,7 @@ from flask_login import login_user
 from ..storage.models import AdminUser
 
 VERSION = "session_version"
+ACCOUNT = "account"
 SIGNED_IN = "signed_in_at"
 SEEN = "seen_at"
 # The idle limit is kept to within this; a longer one would re-send the cookie less often.
@@ -46,6 +53,7 @@ def session_begin(admin: AdminUser, *, now: datetime) -> None:
     session.clear()
     login_user(admin)
     session[VERSION] = admin.session_version
+    session[ACCOUNT] = _account_mark(admin)
     session[SIGNED_IN] = session[SEEN] = _seconds(now)
 
 
@@ -71,16 +79,27 @@ def session_version(*, now: datetime) -> int | None:
     return version
 
 
+def session_is_of(admin: AdminUser) -> bool:
+    """Whether this browser's session began for this very admin, not for one removed since whose
+    id the admin now has."""
+    return hmac.compare_digest(str(session.get(ACCOUNT, "")), _account_mark(admin))
+
+
 def session_forget() -> None:
     """Drop the sign-in from this browser's session, and keep the rest (its CSRF token). The
     first keys are Flask-Login's, as logout_user drops them; the user loader cannot call it."""
-    for key in ("_user_id", "_fresh", "_id", VERSION, SIGNED_IN, SEEN):
+    for key in ("_user_id", "_fresh", "_id", VERSION, ACCOUNT, SIGNED_IN, SEEN):
         session.pop(key, None)
 
 
 def signed_in_at() -> datetime | None:
     seconds = session.get(SIGNED_IN)
     return datetime.fromtimestamp(seconds, timezone.utc) if isinstance(seconds, int) else None
+
+
+def _account_mark(admin: AdminUser) -> str:
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"jericho admin sessions v1", hashlib.sha256).digest()
+    return hmac.new(key, admin.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _seconds(moment: datetime) -> int:

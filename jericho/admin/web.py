@@ -1,18 +1,20 @@
 """What every admin page carries: a refusal of NUL characters in its address, security headers,
-a session cookie marked Secure whenever the request came over HTTPS, and the template filters for
-times (in the admin's time zone) and counts."""
+a session cookie marked Secure whenever the request came over HTTPS, the ids admins see, and the
+template filters for times (in the admin's time zone) and counts."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone, tzinfo
 
-from flask import Flask, Response, abort, has_request_context, request
+from flask import Flask, Response, abort, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from ..security import IdCipher
 from ..storage.models import utcnow
 from ..text import clock, counted
 from ..urls import is_api_request, is_scim_request
@@ -51,6 +53,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(moment)
     app.add_template_filter(counted)
     app.add_template_filter(breakable)
+    app.add_template_filter(shown_id)
 
 
 def refuse_nul_characters() -> None:
@@ -92,6 +95,22 @@ def moment(context: Context, value: datetime | None) -> Markup:
     now, zone = context.get(PAGE_TIME) or (utcnow(), admin_zone())  # a macro imported without context
     # Markup.format would cost more than the rest of the filter.
     return Markup(f'<time datetime="{escape(value.isoformat())}">{escape(clock(value, now, zone))}</time>')
+
+
+def shown_ids() -> IdCipher:
+    """The ids that admins see of rows that every organization adds to (requests in the
+    provisioning log, webhook endpoints and their deliveries): a row's own id would tell an admin
+    how many the others add."""
+    return _id_cipher(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _id_cipher(secret_key: str) -> IdCipher:
+    return IdCipher(secret_key)
+
+
+def shown_id(row_id: int) -> str:
+    return shown_ids().hide(row_id)
 
 
 def admin_zone() -> tzinfo:

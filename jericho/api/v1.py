@@ -14,17 +14,19 @@ from typing import NoReturn
 from flask import Blueprint, Flask, Response, current_app, g, json, request
 
 from ..errors import ApiError
-from ..urls import API_PREFIX, is_api_request
 from ..extensions import csrf
 from ..scim.errors import TooManyRequests
+from ..security import IdCipher
 from ..storage import directory, events
 from ..storage.api_keys import api_key_by_secret, api_key_touch
 from ..storage.models import utcnow
+from ..urls import API_PREFIX, is_api_request
 from . import rate_limits
 
 bp = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 
 MAX_CURSOR_DIGITS = 18  # fits a BIGINT
+MAX_KEY = 2**63 - 1  # a BIGINT's most, and SQLite's
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def _record_use(polled_seq: int | None = None) -> None:
 @bp.get("/users")
 def users():
     page = directory.users_page(
-        _organization_id(), after=_cursor(), limit=_limit(), active=_flag("active"), group_id=request.args.get("group")
+        _organization_id(), after=_page_cursor(), limit=_limit(), active=_flag("active"),
+        group_id=request.args.get("group"),
     )
     if page is None:
         raise ApiError(404, f"no group with id {request.args['group']!r}")
@@ -118,7 +121,7 @@ def user(scim_id: str):
 
 @bp.get("/groups")
 def groups():
-    return _page(directory.groups_page(_organization_id(), after=_cursor(), limit=_limit()))
+    return _page(directory.groups_page(_organization_id(), after=_page_cursor(), limit=_limit()))
 
 
 @bp.get("/groups/<scim_id>")
@@ -128,7 +131,7 @@ def group(scim_id: str):
 
 @bp.get("/groups/<scim_id>/members")
 def group_members(scim_id: str):
-    page = directory.users_page(_organization_id(), after=_cursor(), limit=_limit(), active=_flag("active"),
+    page = directory.users_page(_organization_id(), after=_page_cursor(), limit=_limit(), active=_flag("active"),
                                 group_id=scim_id)
     return _page(_found(page, "group", scim_id))
 
@@ -138,7 +141,7 @@ def group_members(scim_id: str):
 
 @bp.get("/events")
 def events_feed():
-    after = _cursor()
+    after = _event_cursor()
     try:
         feed = events.events_after(_organization_id(), after=after, limit=_limit())
     except events.CursorExpired:
@@ -166,14 +169,40 @@ def events_latest():
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _cursor() -> int | None:
-    value = request.args.get("after")
-    if value is None or value == "":
+def _page_cursor() -> int | None:
+    """The key that a page of users or groups begins after, from the `next` of the page before.
+    Their keys count every organization's users and groups, so `next` carries a key through a
+    keyed permutation: as it is, it would tell a consumer how many the others add."""
+    value = _after()
+    if value is None:
+        return None
+    key = _page_keys().reveal(value)
+    if key is None or key > MAX_KEY:
+        raise _invalid_cursor(value)
+    return key
+
+
+def _event_cursor() -> int | None:
+    """An event's number, which counts the organization's own events only."""
+    value = _after()
+    if value is None:
         return None
     if not (value.isascii() and value.isdigit() and len(value) <= MAX_CURSOR_DIGITS):
-        raise ApiError(400, f"after must be a cursor this API gave (the `next` of a page), not {value[:40]!r}",
-                       code="invalid_cursor")
+        raise _invalid_cursor(value)
     return int(value)
+
+
+def _after() -> str | None:
+    return request.args.get("after") or None
+
+
+def _invalid_cursor(value: str) -> ApiError:
+    return ApiError(400, f"after must be a cursor this API gave (the `next` of a page), not {value[:40]!r}",
+                    code="invalid_cursor")
+
+
+def _page_keys() -> IdCipher:
+    return IdCipher(current_app.config["SECRET_KEY"], "api page cursors")
 
 
 def _limit() -> int:
@@ -204,7 +233,7 @@ def _found(value, noun: str, scim_id: str):
 
 
 def _page(page: directory.Page) -> Response:
-    return _answer({"data": page.data, "next": page.next})
+    return _answer({"data": page.data, "next": None if page.next is None else _page_keys().hide(page.next)})
 
 
 def _answer(payload: dict) -> Response:

@@ -8,7 +8,6 @@ and none writes.
 """
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Iterator
 
@@ -16,11 +15,11 @@ from flask import Blueprint, Flask, Response, abort, current_app, render_templat
 from flask_login import current_user, login_required
 
 from .. import text
+from ..admin.web import shown_ids
 from ..providers import Provider, provider_of
 from ..scim import document
 from ..scim.schema import GROUP, USER
 from ..scim.unknown import unknown_attributes
-from ..security import IdCipher
 from ..storage.models import ProvisioningEvent, utcnow
 from ..storage.webhooks import consumers_summary
 from . import dashboard as dashboard_queries
@@ -54,22 +53,6 @@ def require_admin() -> None:
 
 def organization_id() -> int:
     return current_user.organization_id
-
-
-def shown_ids() -> IdCipher:
-    """The ids of the provisioning log as admins see them: the log counts every organization's
-    requests, so its own ids would tell an admin how much the others send."""
-    return _id_cipher(current_app.config["SECRET_KEY"])
-
-
-@functools.lru_cache(maxsize=4)
-def _id_cipher(secret_key: str) -> IdCipher:
-    return IdCipher(secret_key)
-
-
-@bp.app_template_filter("shown_id")
-def shown_id(event_id: int) -> str:
-    return shown_ids().hide(event_id)
 
 
 @bp.app_template_filter("cursor")

@@ -21,7 +21,7 @@ from .models import Group, Membership, User
 @dataclass(frozen=True)
 class Page:
     data: list[dict]
-    next: str | None  # the cursor of the next page; None on the last page
+    next: int | None  # the key the next page begins after; None on the last page
 
 
 def user_views(rows: list[User]) -> list[dict]:
@@ -139,8 +139,8 @@ def _page_rows(statement, key, after: int | None, limit: int) -> list:
     return list(db.session.execute(statement.order_by(key).limit(limit + 1)).scalars())
 
 
-def _next(rows: list, limit: int) -> str | None:
-    return str(rows[limit - 1].pk) if len(rows) > limit else None
+def _next(rows: list, limit: int) -> int | None:
+    return rows[limit - 1].pk if len(rows) > limit else None
 
 
 def _by_id(model: type[User] | type[Group], organization_id: int, scim_id: str):

@@ -84,7 +84,7 @@ def webhook_endpoint_create(
     db.session.add(endpoint)
     db.session.flush()
     audit_record_of(admin_id=admin_id, organization_id=endpoint.organization_id, remote_addr=remote_addr, now=now,
-                    action=f"added webhook endpoint {endpoint.id} ({endpoint.url})")
+                    action=f"added webhook endpoint {endpoint.url}")
     return endpoint
 
 
@@ -98,7 +98,7 @@ def webhook_endpoint_disable(
     if endpoint.disabled_at is None:
         endpoint.disabled_at = now
         audit_record_of(admin_id=admin_id, organization_id=endpoint.organization_id, remote_addr=remote_addr, now=now,
-                        action=f"disabled webhook endpoint {endpoint.id}")
+                        action=f"disabled webhook endpoint {endpoint.url}")
     return endpoint
 
 
@@ -113,7 +113,7 @@ def webhook_endpoint_resume(
         endpoint.disabled_at = endpoint.failing_since = endpoint.next_attempt_at = endpoint.first_failure_at = None
         endpoint.attempts = 0
         audit_record_of(admin_id=admin_id, organization_id=endpoint.organization_id, remote_addr=remote_addr, now=now,
-                        action=f"resumed webhook endpoint {endpoint.id}")
+                        action=f"resumed webhook endpoint {endpoint.url}")
     return endpoint
 
 
@@ -124,7 +124,7 @@ def webhook_endpoint_delete(
 ) -> None:
     endpoint = _endpoint(organization_id, endpoint_id)
     audit_record_of(admin_id=admin_id, organization_id=endpoint.organization_id, remote_addr=remote_addr, now=now,
-                    action=f"deleted webhook endpoint {endpoint.id} ({endpoint.url})")
+                    action=f"deleted webhook endpoint {endpoint.url}")
     db.session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
 
 
@@ -144,7 +144,7 @@ def webhook_redeliver(
                             occurred_at=now, redelivery=True, outcome="queued")
     db.session.add(again)
     audit_record_of(admin_id=admin_id, organization_id=endpoint.organization_id, remote_addr=remote_addr, now=now,
-                    action=f"redelivered event {past.event_seq} to webhook endpoint {endpoint.id}")
+                    action=f"redelivered event {past.event_seq} to webhook endpoint {endpoint.url}")
     return again
 
 

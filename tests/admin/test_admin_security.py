@@ -11,15 +11,13 @@ import pytest
 from flask import url_for
 
 from jericho.extensions import db
-from jericho.storage.models import ProvisioningEvent, ScimToken
-from jericho.urls import SCIM_PREFIX
-
-from conftest import PASSWORD
 from jericho.storage.api_keys import api_key_create
 from jericho.storage.consumer_models import WebhookDelivery
-from jericho.storage.models import utcnow
+from jericho.storage.models import ProvisioningEvent, ScimToken, utcnow
 from jericho.storage.webhooks import webhook_endpoint_create
-from jericho.urls import API_PREFIX
+from jericho.urls import API_PREFIX, SCIM_PREFIX
+
+from conftest import PASSWORD
 from status_helpers import deactivate, provision_group, provision_user, shown_id
 
 ANONYMOUS = {"auth.sign_in", "auth.setup", "static"}  # and /scim_v2 and /api/v1, which have their bearer tokens
@@ -85,7 +83,8 @@ def contoso(app, scim, auth, client):
                                    status=500, error="answered 500", response_excerpt=f"{SECRET} {HOSTILE['user']}")
         db.session.add(delivery)
         db.session.commit()
-        ids = {"key_prefix": key.prefix, "endpoint_id": endpoint.id, "delivery_id": delivery.id}
+        ids = {"key_prefix": key.prefix, "endpoint_ref": shown_id(app, endpoint.id),
+               "delivery_ref": shown_id(app, delivery.id)}
     return {"scim_id": user["id"], "status.group.scim_id": group["id"], "event_ref": shown_id(app, event), "number": 1,
             "prefix": prefix, "action": "disable", **ids}
 
@@ -180,7 +179,8 @@ def test_another_organizations_admin_sees_counts_and_infers_nothing(app, scim, c
         own = db.session.execute(
             db.select(ScimToken.prefix).where(ScimToken.prefix != contoso["prefix"])).scalar_one()
     own_ids = {"scim_id": "0" * 36, "status.group.scim_id": "0" * 36, "event_ref": shown_id(app, 1), "number": 1, "prefix": own,
-               "key_prefix": "00000000", "endpoint_id": 999, "delivery_id": 999, "action": "disable"}
+               "key_prefix": "00000000", "endpoint_ref": shown_id(app, 999), "delivery_ref": shown_id(app, 999),
+               "action": "disable"}
     before = {path: normalised(fabrikam.get(path).get_data(as_text=True)) for _, _, path in paths(app, own_ids)}
 
     # Contoso keeps working: more users, a failure, a second token, an admin sign-in.

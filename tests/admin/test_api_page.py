@@ -11,10 +11,12 @@ from sqlalchemy import select
 from jericho.extensions import db
 from jericho.storage.consumer_models import ApiKey, WebhookDelivery, WebhookEndpoint
 from jericho.storage.models import AdminAuditEvent, utcnow
+from jericho.storage.webhooks import webhook_endpoint_create
 from jericho.webhooks.delivery import deliver_due
 from jericho.webhooks.signing import derive_secret
+
 from receiver import receiver  # noqa: F401 (a fixture)
-from status_helpers import admin, page_text  # noqa: F401 (admin: a fixture)
+from status_helpers import admin, page_text, shown_id  # noqa: F401 (admin: a fixture)
 
 
 @pytest.fixture
@@ -29,6 +31,11 @@ def shown_secret(page: str) -> str:
 def audit_actions(app) -> list[str]:
     with app.app_context():
         return list(db.session.execute(select(AdminAuditEvent.action).order_by(AdminAuditEvent.id)).scalars())
+
+
+def endpoint_page(app, endpoint_id: int = 1) -> str:
+    """An endpoint's page, by the id admins see."""
+    return f"/api/webhooks/{shown_id(app, endpoint_id)}"
 
 
 def deliver(app) -> None:
@@ -74,7 +81,7 @@ def test_an_admin_adds_a_webhook_and_sees_its_deliveries(app, admin, scim, recei
     receiver.answer(502)
     scim.post("/Users", json={"userName": "ava@contoso.com"})
     deliver(app)
-    page = page_text(admin.get(f"/api/webhooks/{endpoint.id}"))
+    page = page_text(admin.get(endpoint_page(app, endpoint.id)))
     assert "Retrying" in page and "failed 1 time" in page and "answered 502 Bad Gateway" in page
     assert "down for maintenance" in page  # the start of the answer, escaped
     # Each attempt's time, outcome, status line, answer and duration, and a way to send it again.
@@ -98,7 +105,7 @@ def test_an_endpoint_failing_for_a_day_shows_on_the_api_page_and_the_dashboard(a
     assert auth.sign_in().status_code == 302  # a day later
     assert "Failing 1 waiting" in page_text(admin.get("/api"))
     assert f"Webhook {receiver.url}: Failing 1 waiting" in page_text(admin.get("/status/"))
-    page = page_text(admin.get("/api/webhooks/1"))
+    page = page_text(admin.get(endpoint_page(app)))
     assert "Delivery stopped" in page and "failed for 24 hours" in page and "Resume delivery" in page
     # Stopped longer than the events are kept, it would miss some: the admin is told in time.
     assert "Events are kept 30 days: if it stays stopped longer, the events pruned meanwhile are never sent" in page
@@ -109,7 +116,7 @@ def test_the_delivery_log_shows_only_a_short_escaped_excerpt(app, admin, scim, r
     receiver.answer(500)
     scim.post("/Users", json={"userName": "ava@contoso.com"})
     deliver(app)
-    body = admin.get("/api/webhooks/1").text
+    body = admin.get(endpoint_page(app)).text
     assert "<h1>down for maintenance" not in body
     assert "&lt;h1&gt;down for maintenance" in body
     assert "x" * 201 not in body
@@ -119,26 +126,52 @@ def test_a_webhook_is_disabled_resumed_redelivered_and_deleted(app, admin, scim,
     admin.post("/api/webhooks", data={"url": receiver.url, "events": ["user.*"]})
     scim.post("/Users", json={"userName": "ava@contoso.com"})
     deliver(app)
-    assert "Healthy" in page_text(admin.get("/api/webhooks/1"))
+    assert "Healthy" in page_text(admin.get(endpoint_page(app)))
 
-    assert "is disabled" in page_text(admin.post("/api/webhooks/1/disable", follow_redirects=True))
+    assert "is disabled" in page_text(admin.post(endpoint_page(app) + "/disable", follow_redirects=True))
     assert "Disabled" in page_text(admin.get("/api"))
-    assert "Events are kept 30 days" in page_text(admin.get("/api/webhooks/1"))
-    assert "delivers again" in page_text(admin.post("/api/webhooks/1/resume", follow_redirects=True))
+    assert "Events are kept 30 days" in page_text(admin.get(endpoint_page(app)))
+    assert "delivers again" in page_text(admin.post(endpoint_page(app) + "/resume", follow_redirects=True))
 
     with app.app_context():
         delivery_id = db.session.execute(select(WebhookDelivery.id)).scalar_one()
-    page = page_text(admin.post(f"/api/webhooks/1/deliveries/{delivery_id}/redeliver", follow_redirects=True))
+    page = page_text(admin.post(f"{endpoint_page(app)}/deliveries/{shown_id(app, delivery_id)}/redeliver",
+                                follow_redirects=True))
     assert "Event 1 is queued for redelivery" in page and "Queued" in page
     deliver(app)
     assert [e["id"] for e in receiver.delivered()] == ["1", "1"]
 
-    assert "is deleted" in page_text(admin.post("/api/webhooks/1/delete", follow_redirects=True))
-    assert admin.get("/api/webhooks/1").status_code == 404
+    assert "is deleted" in page_text(admin.post(endpoint_page(app) + "/delete", follow_redirects=True))
+    assert admin.get(endpoint_page(app)).status_code == 404
     assert audit_actions(app)[-4:] == [
-        "disabled webhook endpoint 1", "resumed webhook endpoint 1", "redelivered event 1 to webhook endpoint 1",
-        f"deleted webhook endpoint 1 ({receiver.url})",
+        f"disabled webhook endpoint {receiver.url}", f"resumed webhook endpoint {receiver.url}",
+        f"redelivered event 1 to webhook endpoint {receiver.url}", f"deleted webhook endpoint {receiver.url}",
     ]
+
+
+def test_the_webhook_ids_an_admin_sees_tell_nothing_of_other_organizations(app, admin, scim, other_scim, receiver):
+    """Endpoints and deliveries are numbered across organizations: shown as they are, an admin
+    could count the endpoints the others add and the changes sent to them. Links and forms carry
+    them only through a keyed permutation, and a raw id names nothing."""
+    with app.app_context():
+        webhook_endpoint_create(organization_id=2, url=receiver.url, events="user.*", secret_salt="0" * 32, now=utcnow())
+    admin.post("/api/webhooks", data={"url": receiver.url, "events": ["user.*"]})
+    for number in range(3):
+        other_scim.post("/Users", json={"userName": f"u{number}@fabrikam.com"})  # Fabrikam's deliveries between
+        scim.post("/Users", json={"userName": f"u{number}@contoso.com"})
+        deliver(app)
+    with app.app_context():
+        endpoint_id = db.session.execute(select(WebhookEndpoint.id).where(WebhookEndpoint.organization_id == 1)
+                                         ).scalar_one()
+        own = list(db.session.execute(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)
+                                      .order_by(WebhookDelivery.id)).scalars())
+    assert (endpoint_id, own) == (2, [2, 4, 6])
+    html = admin.get("/api").text + admin.get(endpoint_page(app, endpoint_id)).text
+    shown = set(re.findall(r'"/api/webhooks/([^"/]+)(?:/deliveries/([^"/]+))?', html))
+    assert {ref for pair in shown for ref in pair if ref} == {shown_id(app, row) for row in [endpoint_id, *own]}
+    assert not re.search(r'/(?:webhooks|deliveries)/\d{1,15}[/"]|[Ee]ndpoint \d', html)  # no raw id
+    assert admin.get(f"/api/webhooks/{endpoint_id}").status_code == 404
+    assert admin.post(f"{endpoint_page(app, endpoint_id)}/deliveries/{own[0]}/redeliver").status_code == 404
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -180,9 +213,10 @@ def test_another_organization_s_keys_and_webhooks_answer_404(app, admin, scim, o
     assert auth.sign_in(email="it@fabrikam.com", client=fabrikam).status_code == 302
     page = fabrikam.get("/api").text
     assert "contoso-only" not in page and receiver.url not in page
-    assert fabrikam.get("/api/webhooks/1").status_code == 404
-    for path in ("/api/webhooks/1/disable", "/api/webhooks/1/resume", "/api/webhooks/1/delete",
-                 f"/api/webhooks/1/deliveries/{delivery_id}/redeliver", f"/api/keys/{key.split('_')[1]}/revoke"):
+    assert fabrikam.get(endpoint_page(app)).status_code == 404
+    for path in (endpoint_page(app) + "/disable", endpoint_page(app) + "/resume", endpoint_page(app) + "/delete",
+                 f"{endpoint_page(app)}/deliveries/{shown_id(app, delivery_id)}/redeliver",
+                 f"/api/keys/{key.split('_')[1]}/revoke"):
         assert fabrikam.post(path).status_code == 404, path
     with app.app_context():
         assert db.session.execute(select(ApiKey.revoked_at)).scalar_one() is None

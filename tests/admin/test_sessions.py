@@ -4,16 +4,18 @@ page view costs one query and writes nothing."""
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import event
 
 from jericho.admin import sessions
 from jericho.extensions import db
 from jericho.storage import accounts
-from jericho.storage.models import AdminAuditEvent
+from jericho.storage.models import AdminAuditEvent, AdminUser, Organization
 
-from conftest import make_app
+from conftest import PASSWORD, make_app
 
 PAGE = "/status/users"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # conftest's parameters
 
 
 @pytest.fixture
@@ -90,6 +92,21 @@ def test_a_removed_admins_session_ends(app, signed_in, auth):
     assert not opens(signed_in)
 
 
+def test_a_removed_admins_cookie_opens_nothing_for_the_admin_given_their_id(app, signed_in, auth):
+    """SQLite gives a removed row's id to the next row stored: the next admin created, of any
+    organization, may have the removed admin's id and the session version a kept cookie holds."""
+    auth.create(email="other@contoso.com")
+    kept = copy_of(app, signed_in)
+    with app.app_context():
+        removed = db.session.execute(db.select(AdminUser).where(AdminUser.email == "it@contoso.com")).scalar_one()
+        removed_id, version = removed.id, removed.session_version
+        accounts.admin_remove(email="it@contoso.com")
+        db.session.add(AdminUser(id=removed_id, session_version=version, organization=Organization(name="Fabrikam"),
+                                 email="it@fabrikam.com", password_hash=FAST_HASHER.hash(PASSWORD)))
+        db.session.commit()
+    assert not opens(kept)
+
+
 def test_a_session_without_a_version_opens_nothing(app, auth):
     """A cookie that names the admin but no session version, as every cookie issued before
     sessions could be ended did: it no longer signs anybody in."""
@@ -105,7 +122,7 @@ def test_the_user_loader_forgets_a_session_that_ended(app, signed_in, auth):
     auth.sign_out()
     stolen.get(PAGE)
     with stolen.session_transaction() as session:
-        assert "_user_id" not in session and sessions.VERSION not in session
+        assert "_user_id" not in session and sessions.VERSION not in session and sessions.ACCOUNT not in session
 
 
 # --- Idle and absolute limits ------------------------------------------------------------------------

@@ -13,9 +13,13 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from jericho.extensions import db
+from jericho.security import IdCipher
 from jericho.storage import accounts, directory, events
 from jericho.storage.api_keys import api_key_create, api_key_revoke
 from jericho.storage.consumer_models import ApiKey, DirectoryEvent
+from jericho.storage.models import Group, User
+
+from conftest import ScimClient, new_token
 
 from conftest import ScimClient, new_token
 
@@ -161,6 +165,29 @@ def test_lists_page_by_cursor_without_repeats_or_gaps(scim, api):
     # A user deleted between two pages moves nothing.
     scim.delete(f"/Users/{ids[3]}")
     assert [u["id"] for u in api.get("/users", limit=3, after=first["next"]).get_json()["data"]] == ids[4:7]
+
+
+def test_page_cursors_tell_nothing_of_other_organizations(app, scim, other_scim, api):
+    """Users and groups are keyed across organizations: a key as it is would let a consumer count
+    the users and groups the others add. A cursor carries it through a keyed permutation, and a
+    raw key is no cursor."""
+    for number in range(3):
+        create_user(scim, f"p{number}@contoso.com")
+        create_user(other_scim, f"p{number}@fabrikam.com")
+        create_group(scim, f"Team {number}")
+        create_group(other_scim, f"Team {number}")
+    with app.app_context():
+        own = {name: list(db.session.execute(select(model.pk).where(model.organization_id == 1).order_by(model.pk))
+                          .scalars()) for name, model in (("users", User), ("groups", Group))}
+    assert own == {"users": [1, 3, 5], "groups": [1, 3, 5]}
+    for name, keys in own.items():
+        cursors = [api.get(f"/{name}", limit=1).get_json()["next"]]
+        cursors.append(api.get(f"/{name}", limit=1, after=cursors[0]).get_json()["next"])
+        assert None not in cursors and not set(cursors) & {str(key) for key in keys}
+        for cursor in (str(keys[0]), *(IdCipher(app.config["SECRET_KEY"], "api page cursors").hide(beyond)
+                                       for beyond in (2**63, 2**64 - 1))):  # past what any key can be
+            refused = api.get(f"/{name}", after=cursor)
+            assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_cursor"
 
 
 def test_users_filter_by_state_and_by_group(scim, api):
