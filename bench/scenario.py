@@ -345,6 +345,7 @@ class Benchmark:
         else:
             self.report.missing("expensive_filter_p50_ms", "every one ran past its deadline")
         self.report.add("expensive_filters_stopped", len(beside.latencies.get("expensive_filter_503", [])), "requests")
+        self.report.add("expensive_filters_refused", len(beside.latencies.get("expensive_filter_429", [])), "requests")
 
     def flatness(self) -> None:
         """One request at a time, the same request against a small group and the group of every

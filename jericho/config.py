@@ -48,6 +48,12 @@ SCIM_DATABASE_TIMEOUT_SECONDS = 5
 # (ENTRA.md §1.4) and answers 429 by retrying later, so this only stops a runaway client.
 RATE_LIMIT_TOKEN_PER_SECOND = 50
 RATE_LIMIT_TOKEN_BURST = 500
+# Per organization, its filters that cost more than any Entra or Okta sends (more than 4, such as
+# several comparisons on attributes read from the stored documents): a client's own searches, each
+# of which may read every user. Without this, one organization sending a few of them a second
+# would keep every server process busy and slow the others' provisioning.
+RATE_LIMIT_EXPENSIVE_FILTER_PER_SECOND = 1
+RATE_LIMIT_EXPENSIVE_FILTER_BURST = 10
 # Per client address, counting only requests whose token is missing, unknown or revoked: 20 at
 # once, then one every 5 seconds.
 RATE_LIMIT_FAILED_AUTH_PER_SECOND = 0.2

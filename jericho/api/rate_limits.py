@@ -57,6 +57,11 @@ def limit_api_key(key_id: int, *, now: datetime) -> None:
     _take(f"api key:{key_id}", "RATE_LIMIT_TOKEN", now=now, sweep=False)
 
 
+def limit_expensive_filter(organization_id: int, *, now: datetime) -> None:
+    """Count one filter dearer than Entra's and Okta's for an organization, across its tokens."""
+    _take(f"expensive filter:{organization_id}", "RATE_LIMIT_EXPENSIVE_FILTER", now=now, sweep=False)
+
+
 def limit_failed_authentication(remote_addr: str | None, *, now: datetime) -> None:
     """Count one failed authentication from this address; TooManyRequests beyond its limit."""
     _take(f"address:{remote_addr or 'unknown'}", "RATE_LIMIT_FAILED_AUTH", now=now, sweep=True)

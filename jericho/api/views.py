@@ -25,15 +25,17 @@ from ..scim.errors import (
     UnsupportedMediaType,
 )
 from ..scim.filter import Comparison, Expr, parse_filter, resolve_filter
-from ..scim.filter_cost import check_filter_cost
+from ..scim.filter_cost import ROUTINE_COST, check_filter_cost
 from ..scim.patch import parse_patch_request
 from ..scim.paths import AttrPath, parse_attr_list, parse_attr_path
 from ..scim.resources import list_response, parse_search_request, select_served_attributes
 from ..scim.schema import GROUP, USER, ResourceType
 from ..storage import resources as storage
 from ..storage.filters import indexed_attributes
+from ..storage.models import utcnow
 from ..storage.versions import version_matches
 from ..urls import SCIM_PREFIX, tenant_url
+from . import rate_limits
 from .provisioning_log import note, note_change
 
 bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
@@ -239,10 +241,11 @@ def _search(
     expr = _parse_filter(filter_text) if filter_text is not None else None
     _note_search(types, expr, connection_test=connection_test)
     resolved = _resolve_for_each(types, expr)
-    for resource_type, type_filter in resolved:
-        if type_filter is not None:
-            check_filter_cost(type_filter, resource_type, indexed=indexed_attributes(resource_type),
-                              max_cost=config["SCIM_MAX_FILTER_COST"])
+    costs = [check_filter_cost(type_filter, resource_type, indexed=indexed_attributes(resource_type),
+                               max_cost=config["SCIM_MAX_FILTER_COST"])
+             for resource_type, type_filter in resolved if type_filter is not None]
+    if max(costs, default=0) > ROUTINE_COST:
+        rate_limits.limit_expensive_filter(g.organization_id, now=utcnow())
     expand = _expand(attributes, excluded)
     resources, total, offset, remaining = [], 0, search.start_index - 1, search.count
     for resource_type, type_filter in resolved:

@@ -20,6 +20,8 @@ from .schema import Attribute, ResourceType
 SUBQUERY_COST = 2
 DOCUMENT_COST = 4
 ARRAY_COST = 8
+# The most that any filter Entra or Okta sends costs: a dearer one is a client's own search.
+ROUTINE_COST = 4
 
 # (attribute, sub-attribute) names, as ResourceType.resolve returns them.
 Indexed = Collection[tuple[str, str | None]]
@@ -71,7 +73,8 @@ def _comparisons(expr: Expr) -> int:
     return 1
 
 
-def check_filter_cost(expr: Expr, resource_type: ResourceType, *, indexed: Indexed, max_cost: int) -> None:
+def check_filter_cost(expr: Expr, resource_type: ResourceType, *, indexed: Indexed, max_cost: int) -> int:
+    """The filter's cost; InvalidFilter when it is more than `max_cost`."""
     cost = filter_cost(expr, resource_type, indexed=indexed)
     if cost > max_cost:
         # RFC 7644 §3.12 invalidFilter: "the specified attribute and filter comparison combination
@@ -83,3 +86,4 @@ def check_filter_cost(expr: Expr, resource_type: ResourceType, *, indexed: Index
             f"{ARRAY_COST} on another multi-valued one; a [...] filter costs as a comparison on its "
             "attribute, plus 1 for each comparison in it"
         )
+    return cost

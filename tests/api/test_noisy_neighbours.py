@@ -13,7 +13,7 @@ from jericho.extensions import db
 from jericho.scim.errors import ERROR_URN
 from jericho.storage.models import ProvisioningEvent
 
-from conftest import make_app
+from conftest import ScimClient, make_app, new_token
 from deadline_helpers import SLOW, deadline_clock, run, stall  # noqa: F401 (fixture)
 
 TIMEOUT_SECONDS = 3
@@ -48,6 +48,33 @@ def test_the_budget_is_configurable(app, scim):
     assert search(scim, 'userName eq "ava@contoso.com"').status_code == 200
     response = search(scim, 'userName eq "a" or userName eq "b"')
     assert response.status_code == 400 and "more than the 1 this server allows" in response.json["detail"]
+
+
+# -- the rate of filters dearer than Entra's (RATE_LIMIT_EXPENSIVE_FILTER_*) -------------------------
+
+EXPENSIVE = 'title eq "Analyst" or department eq "Finance"'  # two stored-document reads: 8
+
+
+def test_an_organizations_expensive_filters_are_held_to_their_own_rate(app, scim, other_scim, clock):
+    burst = config.RATE_LIMIT_EXPENSIVE_FILTER_BURST
+    second_token = ScimClient(scim.client, new_token(app, "Contoso", "second"))
+    answers = [search(client, EXPENSIVE) for client in [scim, second_token] * burst]
+    assert [answer.status_code for answer in answers] == [200] * burst + [429] * burst  # one count for both tokens
+    refused = answers[-1]
+    assert refused.headers["Retry-After"] == "1" and "too many requests" in refused.json["detail"]
+    # Their lookups, and another organization's expensive filters, still run.
+    assert search(scim, 'userName eq "ava@contoso.com"').status_code == 200
+    assert search(other_scim, EXPENSIVE).status_code == 200
+    clock.advance(seconds=1 / config.RATE_LIMIT_EXPENSIVE_FILTER_PER_SECOND)
+    assert search(scim, EXPENSIVE).status_code == 200
+
+
+def test_entras_own_filters_never_count_as_expensive(scim):
+    entra_filters = ['userName eq "ava@contoso.com"', 'externalId eq "0a1b"', 'displayName eq "Finance"',
+                     'emails[type eq "work"].value eq "ava@contoso.com"']
+    for _ in range(config.RATE_LIMIT_EXPENSIVE_FILTER_BURST):
+        for text in entra_filters:
+            assert search(scim, text).status_code == 200, text
 
 
 # -- the deadline (SCIM_DATABASE_TIMEOUT_SECONDS) ------------------------------------------------

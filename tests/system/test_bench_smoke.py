@@ -41,6 +41,7 @@ REQUIRED_FIGURES = (
     # one organization's expensive filters against another's lookups
     "noisy_neighbour_p50_ratio",
     "noisy_neighbour_p95_ratio",
+    "expensive_filters_refused",
     # and the directory's consumers': the outbox's cost on the sync, the feed, webhooks
     "create_no_outbox_rps",
     "outbox_create_ratio",
