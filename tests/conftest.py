@@ -18,7 +18,7 @@ from jinja2 import FileSystemBytecodeCache
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from werkzeug.routing import Rule
 
-from jericho import create_app
+from jericho import create_app, security
 from jericho.extensions import db
 from jericho.storage import accounts, models
 from jericho.storage.models import AdminUser, Organization
@@ -33,7 +33,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if ON_POSTGRES and WORKER:
     DATABASE_URL = make_url(DATABASE_URL).set(database=f"{make_url(DATABASE_URL).database}_{WORKER}") \
         .render_as_string(hide_password=False)
-_SQLITE_FOLDER = tempfile.TemporaryDirectory(prefix="jericho-database-")
+# In memory where the machine has a memory file system: the file is thrown away, and waiting for
+# the disk at each commit would only cost time.
+_SQLITE_FOLDER = tempfile.TemporaryDirectory(prefix="jericho-database-",
+                                             dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 SQLITE_DATABASE = Path(_SQLITE_FOLDER.name) / SQLITE_FILE
 if not ON_POSTGRES:
     DATABASE_URL = f"sqlite:///{SQLITE_DATABASE}"
@@ -284,10 +287,24 @@ def other_scim(app) -> ScimClient:
 PASSWORD = "correct horse battery staple"
 
 
+# Argon2 with its cheapest parameters: a check costs what its hash says, and the recommended
+# parameters take a tenth of a second for each hash and check.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    # Once per run, and with Argon2's cheapest parameters: a check costs what its hash says.
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    return CHEAP_HASHER.hash(PASSWORD)  # once per run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """The passwords the app hashes in a test (first run, resets, the check spent on unknown
+    accounts) take the cheap parameters too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_password_hasher", CHEAP_HASHER)
+        patch.setattr(security, "_DUMMY_HASH", CHEAP_HASHER.hash("an account nobody has"))
+        yield
 
 
 class AuthActions:

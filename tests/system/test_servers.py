@@ -73,7 +73,8 @@ def test_pending_events_are_stored_when_the_process_exits(app, scim, tmp_path):
     script = f"""
 from pathlib import Path
 from conftest import make_app
-app = make_app(Path({str(tmp_path)!r}), PROVISIONING_LOG_FLUSH_SECONDS=60)
+app = make_app(Path({str(tmp_path)!r}), DATABASE_URL={app.config["SQLALCHEMY_DATABASE_URI"]!r},
+               PROVISIONING_LOG_FLUSH_SECONDS=60)
 answer = app.test_client().get("/scim_v2/Users", headers={{"Authorization": "Bearer {scim.token}"}})
 assert answer.status_code == 200, answer.data
 """
