@@ -2,6 +2,7 @@
 admins see."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -131,3 +132,9 @@ class IdCipher:
     def _mix(self, round_number: int, half: int) -> int:
         digest = hmac.new(self._key, bytes([round_number]) + half.to_bytes(4, "big"), hashlib.sha256).digest()
         return int.from_bytes(digest[:4], "big")
+
+
+@functools.lru_cache(maxsize=8)
+def id_cipher(secret_key: str, purpose: str = "shown ids") -> IdCipher:
+    """The cipher for a key and purpose, made once per process rather than on every page."""
+    return IdCipher(secret_key, purpose)

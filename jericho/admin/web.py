@@ -3,7 +3,6 @@ a session cookie marked Secure whenever the request came over HTTPS, the ids adm
 template filters for times (in the admin's time zone) and counts."""
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, timezone, tzinfo
 
@@ -14,7 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from ..security import IdCipher
+from ..security import IdCipher, id_cipher
 from ..storage.models import utcnow
 from ..text import clock, counted
 from ..urls import is_api_request, is_scim_request
@@ -101,12 +100,7 @@ def shown_ids() -> IdCipher:
     """The ids that admins see of rows that every organization adds to (requests in the
     provisioning log, webhook endpoints and their deliveries): a row's own id would tell an admin
     how many the others add."""
-    return _id_cipher(current_app.config["SECRET_KEY"])
-
-
-@functools.lru_cache(maxsize=4)
-def _id_cipher(secret_key: str) -> IdCipher:
-    return IdCipher(secret_key)
+    return id_cipher(current_app.config["SECRET_KEY"])
 
 
 def shown_id(row_id: int) -> str:

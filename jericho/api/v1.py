@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, g, json, request
 from ..errors import ApiError
 from ..extensions import csrf
 from ..scim.errors import TooManyRequests
-from ..security import IdCipher
+from ..security import IdCipher, id_cipher
 from ..storage import directory, events
 from ..storage.api_keys import api_key_by_secret, api_key_touch
 from ..storage.models import utcnow
@@ -202,7 +202,7 @@ def _invalid_cursor(value: str) -> ApiError:
 
 
 def _page_keys() -> IdCipher:
-    return IdCipher(current_app.config["SECRET_KEY"], "api page cursors")
+    return id_cipher(current_app.config["SECRET_KEY"], "api page cursors")
 
 
 def _limit() -> int:

@@ -81,7 +81,6 @@ def configure_sqlite_connection(dbapi_connection, connection_record=None) -> Non
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode across process crashes
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA mmap_size = 268435456")
     cursor.close()
 
 
